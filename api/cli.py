@@ -1,0 +1,261 @@
+"""The ``budgetkg`` command line: one verb per job.
+
+ingest, sparql, export, check and info live here; search/similar/ask come from
+``api.cli_search`` and serve from ``api.cli_serve``. User errors exit non-zero with one clear
+line and no traceback.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from api.settings import Settings, load_settings
+from ontology.errors import BudgetKGError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="budgetkg: a knowledge graph with semantic search over Chinese public budget disclosures.")
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "ingest" / "samples"
+
+_state: dict = {}
+
+
+@app.callback()
+def _main(home: Optional[Path] = typer.Option(None, "--home", help="Folder for the store and index "
+                                                                     "(default $BUDGETKG_HOME or ~/.budgetkg)."),
+          store: Optional[str] = typer.Option(None, "--store", help="Store backend: oxigraph, memory or sparql.")):
+    _state["overrides"] = {"home": home, "store": store}
+
+
+def get_settings() -> Settings:
+    """The settings for this invocation (environment + global options)."""
+    if "settings" not in _state:
+        _state["settings"] = load_settings(**_state.get("overrides", {}))
+    return _state["settings"]
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _open_store(read_only: bool = False):
+    from api.service import store_from_settings
+
+    return store_from_settings(get_settings(), read_only=read_only)
+
+
+# ------------------------------------------------------------------ ingest
+
+
+@app.command()
+def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of disclosures (.txt .md .pdf .docx)."),
+           samples: bool = typer.Option(False, "--samples", help="Ingest the bundled sample disclosures."),
+           fmt: Optional[str] = typer.Option(None, "--format", help="Force the file format (text, pdf, docx)."),
+           layout: Optional[str] = typer.Option(None, "--layout", help="Force the layout family "
+                                                                       "(pdf-text, markdown-tsv, docx-text)."),
+           index: bool = typer.Option(True, "--index/--no-index", help="Refresh the search index afterwards.")):
+    """Parse disclosures and store each as its own named graph (re-ingesting replaces it)."""
+    from api.service import expand_paths, ensure_ontology, ingest_file
+
+    targets = list(paths or [])
+    if samples:
+        targets.append(SAMPLES_DIR)
+    if not targets:
+        fail("give files or folders to ingest, or --samples for the bundled sample disclosures")
+    files = expand_paths(targets)
+    missing = [str(p) for p in files if not p.exists()]
+    settings = get_settings()
+    try:
+        store = _open_store()
+        ensure_ontology(store)
+    except BudgetKGError as exc:
+        fail(str(exc))
+    outcomes = []
+    for path in missing:
+        typer.echo(f"ERROR {path}: no such file", err=True)
+    present = [p for p in files if p.exists()]
+    with typer.progressbar(present, label="ingesting", file=sys.stderr,
+                           item_show_func=lambda p: p.name if p else "") as bar:
+        for path in bar:
+            outcomes.append(ingest_file(store, path, fmt=fmt, layout=layout, max_bytes=settings.max_file_bytes))
+    for outcome in outcomes:
+        typer.echo(outcome.summary(), err=not outcome.ok)
+    stored = [o for o in outcomes if o.ok]
+    failed = len(missing) + len(outcomes) - len(stored)
+    if index and stored:
+        _refresh_index(store, settings)
+    store.close()
+    typer.echo(f"{len(stored)} disclosures stored, {failed} failed; store: {settings.store} "
+               f"{settings.store_path if settings.store == 'oxigraph' else ''}".rstrip())
+    if failed:
+        raise typer.Exit(1)
+
+
+def _refresh_index(store, settings: Settings) -> None:
+    try:
+        from search.index import refresh_after_ingest
+    except ImportError:
+        return
+    try:
+        stats = refresh_after_ingest(store, settings.index_path, settings.embedding_model, settings.embedding_threads)
+        typer.echo(f"search index refreshed: {stats}", err=True)
+    except BudgetKGError as exc:
+        typer.echo(f"warning: search index not refreshed: {exc}", err=True)
+
+
+# ------------------------------------------------------------------ sparql / export
+
+
+def _read_query(query: str) -> str:
+    if query.startswith("@"):
+        path = Path(query[1:])
+        if not path.exists():
+            fail(f"query file {path} not found")
+        return path.read_text(encoding="utf-8")
+    if query == "-":
+        return sys.stdin.read()
+    return query
+
+
+def render_select(result, fmt: str) -> str:
+    """A SELECT/ASK result as a text table, SPARQL JSON, CSV or TSV."""
+    if fmt == "json":
+        return json.dumps(result.to_json(), ensure_ascii=False, indent=2)
+    if result.boolean is not None:
+        return "true" if result.boolean else "false"
+    if fmt in ("csv", "tsv"):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(result.variables)
+        for row in result.rows:
+            writer.writerow([str(row.get(v, "")) for v in result.variables])
+        return buffer.getvalue().rstrip("\n")
+    rows = [[str(row.get(v, "")) for v in result.variables] for row in result.rows]
+    widths = [max([_width(v)] + [_width(r[i]) for r in rows]) for i, v in enumerate(result.variables)]
+    lines = [" | ".join(_pad(v, w) for v, w in zip(result.variables, widths)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(_pad(c, w) for c, w in zip(r, widths)) for r in rows]
+    lines.append(f"({len(rows)} rows{', capped' if result.truncated else ''})")
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    # CJK characters take two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+@app.command()
+def sparql(query: str = typer.Argument(..., help="A SPARQL 1.1 query, @file.rq, or - for standard input."),
+           fmt: str = typer.Option("table", "--format", help="table, json (SPARQL 1.1 JSON results), csv or tsv; "
+                                                             "CONSTRUCT/DESCRIBE print Turtle."),
+           include_private: bool = typer.Option(False, "--include-private",
+                                                help="Also query the private graphs (officials' names/phones).")):
+    """Run a SPARQL query over the graph (default graph = union of the disclosures' graphs)."""
+    if fmt not in ("table", "json", "csv", "tsv"):
+        fail(f"unknown --format '{fmt}'; use table, json, csv or tsv")
+    text = _read_query(query)
+    try:
+        store = _open_store(read_only=True)
+        result = store.query(text, include_private=include_private)
+    except BudgetKGError as exc:
+        fail(str(exc))
+    if result.graph is not None:
+        typer.echo(result.graph.serialize(format="turtle"))
+    else:
+        typer.echo(render_select(result, fmt))
+
+
+@app.command()
+def export(fmt: str = typer.Option("ttl", "--format", help="ttl, nt, jsonld or trig (trig keeps the named graphs)."),
+           output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+           include_private: bool = typer.Option(False, "--include-private",
+                                                help="Include the private graphs (personal data).")):
+    """Export the whole graph."""
+    if fmt not in ("ttl", "nt", "jsonld", "trig"):
+        fail(f"unknown --format '{fmt}'; use ttl, nt, jsonld or trig")
+    try:
+        data = _open_store(read_only=True).export(fmt, include_private=include_private)
+    except BudgetKGError as exc:
+        fail(str(exc))
+    if output:
+        output.write_bytes(data)
+        typer.echo(f"wrote {len(data)} bytes to {output}", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+# ------------------------------------------------------------------ check / info
+
+
+@app.command()
+def check(strict: bool = typer.Option(False, "--strict", help="Also exit non-zero when a disclosure has "
+                                                                  "error-level accounting findings.")):
+    """Validate the graph against the SHACL shapes and list the accounting findings."""
+    from api.graph_checks import findings_table, validate_store
+
+    try:
+        store = _open_store(read_only=True)
+        conforms, report = validate_store(store)
+        rows = findings_table(store)
+    except BudgetKGError as exc:
+        fail(str(exc))
+    typer.echo(f"SHACL: {'conforms' if conforms else 'DOES NOT CONFORM'}")
+    if not conforms:
+        typer.echo(report)
+    errors = 0
+    for row in rows:
+        errors += row["severity"] == "error"
+        typer.echo(f"{row['severity']:<7} {row['file']}:{row['lines']}  [{row['check']}] {row['message']}")
+    typer.echo(f"{len(rows)} findings ({errors} errors)")
+    if not conforms or (strict and errors):
+        raise typer.Exit(1)
+
+
+@app.command()
+def info():
+    """Counts of what the graph holds."""
+    from api.graph_checks import counts
+
+    try:
+        store = _open_store(read_only=True)
+        numbers = counts(store)
+    except BudgetKGError as exc:
+        fail(str(exc))
+    for key, value in numbers.items():
+        typer.echo(f"{key:<22} {value}")
+
+
+def _register_optional() -> None:
+    """Commands from other modules (search, serve) join the app if they are installed."""
+    import importlib
+    import importlib.util
+
+    for module in ("api.cli_search", "api.cli_serve"):
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(app, get_settings)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except BudgetKGError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Whole-graph checks and summaries for ``budgetkg check`` / ``info`` and the HTTP API:
+SHACL validation of the stored data, the accounting findings, and counts.
+
+The work is pushed into SPARQL (fast on Oxigraph); only SHACL needs the data in rdflib.
+"""
+from __future__ import annotations
+
+from rdflib import Graph
+
+from ontology import ONTOLOGY_DIR
+from search.store import GraphStore
+
+PREFIXES = """PREFIX bkg: <https://w3id.org/budgetkg/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+"""
+
+
+def validate_store(store: GraphStore) -> tuple[bool, str]:
+    """SHACL-validate the public graphs (with the ontology for class hierarchy). Returns (conforms, report)."""
+    from pyshacl import validate
+
+    data = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").graph or Graph()
+    shapes = Graph().parse(ONTOLOGY_DIR / "shapes.ttl", format="turtle")
+    conforms, _graph, text = validate(data, shacl_graph=shapes, inference="none", allow_warnings=True)
+    return bool(conforms), text
+
+
+FINDINGS_QUERY = PREFIXES + """
+SELECT ?finding ?file ?start ?end ?check ?severity ?message WHERE {
+  ?d bkg:hasFinding ?finding ; bkg:fileName ?file .
+  ?finding bkg:checkName ?check ; bkg:severity ?sev ; rdfs:comment ?message .
+  BIND(REPLACE(STR(?sev), "^.*/", "") AS ?severity)
+  OPTIONAL { ?finding bkg:lineStart ?start ; bkg:lineEnd ?end }
+} ORDER BY ?file ?start
+"""
+
+
+def findings_table(store: GraphStore) -> list[dict]:
+    """Every finding with its file, lines, check, severity and message."""
+    rows = []
+    for row in store.query(FINDINGS_QUERY).values():
+        start, end = row.get("start"), row.get("end")
+        lines = f"{start}-{end}" if start and end and start != end else str(start or "?")
+        rows.append({"iri": row["finding"], "file": row["file"], "lines": lines, "check": row["check"],
+                     "severity": row["severity"], "message": row["message"]})
+    return rows
+
+
+COUNT_QUERY = PREFIXES + """
+SELECT ?key (COUNT(DISTINCT ?x) AS ?n) WHERE {
+  VALUES (?key ?class) {
+    ("disclosures" bkg:Disclosure) ("departments" bkg:Department) ("areas" bkg:AdministrativeArea)
+    ("budget lines" bkg:BudgetLine) ("projects" bkg:Project) ("indicators" bkg:PerformanceIndicator)
+    ("legal documents" bkg:LegalDocument) ("findings" bkg:Finding) ("text passages" bkg:TextPassage)
+  }
+  OPTIONAL { ?x a ?class }
+} GROUP BY ?key
+"""
+
+
+def counts(store: GraphStore) -> dict[str, int]:
+    """How many of each kind of resource the graph holds, plus triples."""
+    numbers = {row["key"]: int(row["n"]) for row in store.query(COUNT_QUERY).values()}
+    order = ["disclosures", "departments", "areas", "budget lines", "projects", "indicators", "legal documents",
+             "findings", "text passages"]
+    out = {key: numbers.get(key, 0) for key in order}
+    out["triples"] = store.count_triples()
+    return out

@@ -1,0 +1,129 @@
+"""Wiring between ``ingest`` (files -> Disclosure -> RDF) and ``search`` (the store): the
+operations the CLI and the HTTP API share.
+
+A batch goes file by file: a bad file is reported with one line naming it and the problem, and
+the rest of the batch still goes in. Each disclosure is written as its own named graphs in one
+atomic replace, so a failure leaves what was stored untouched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from rdflib import Graph
+
+from api.settings import Settings
+from ingest.mapper import to_rdf
+from ingest.model import Disclosure
+from ingest.pipeline import parse_path
+from ontology import ONTOLOGY_DIR
+from ontology.errors import BudgetKGError, StoreError
+from ontology.terms import ONTOLOGY_GRAPH
+from search.store import GraphStore, open_store
+
+INGESTIBLE_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".text"}
+
+
+def store_from_settings(settings: Settings, *, read_only: bool = False) -> GraphStore:
+    """Open the configured graph store."""
+    if settings.store == "oxigraph":
+        if read_only and not (settings.store_path / "CURRENT").exists():
+            raise StoreError(f"no graph store at {settings.store_path} yet; run `budgetkg ingest` first "
+                             "(or set BUDGETKG_HOME / --home to where it is)")
+        return open_store("oxigraph", path=settings.store_path, read_only=read_only)
+    if settings.store == "memory":
+        return open_store("memory")
+    if settings.store == "sparql":
+        return open_store("sparql", query_url=settings.sparql_query_url, update_url=settings.sparql_update_url,
+                          user=settings.sparql_user, password=settings.sparql_password)
+    return open_store(settings.store)
+
+
+def ontology_graph() -> Graph:
+    """The ontology, shapes excluded: vocabulary, code lists and topics, for SPARQL over labels."""
+    graph = Graph()
+    for name in ("budget.ttl", "codelists.ttl", "topics.ttl"):
+        path = ONTOLOGY_DIR / name
+        if path.exists():
+            graph.parse(path, format="turtle")
+    return graph
+
+
+def ensure_ontology(store: GraphStore) -> None:
+    """Load (or refresh) the ontology graph so labels of classes and concepts are queryable."""
+    store.replace_graph(str(ONTOLOGY_GRAPH), ontology_graph())
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    ok: bool
+    error: str | None = None
+    disclosure: Disclosure | None = None
+    graph_iri: str | None = None
+    triples: int = 0
+
+    def summary(self) -> str:
+        if not self.ok:
+            return f"ERROR {self.error}"
+        d = self.disclosure
+        indicators = sum(len(p.indicators) for p in d.projects) + len(d.department_indicators)
+        findings = [f for f in d.findings if f.severity.value != "info"]
+        return (f"ok    {self.path}: {d.department or '?'} {d.fiscal_year or '?'} ({d.layout}) — "
+                f"{len(d.budget_lines)} budget lines, {len(d.projects)} projects, {indicators} indicators, "
+                f"{len(d.legal_refs)} citations, {len(findings)} findings, {self.triples} triples")
+
+
+@dataclass
+class BatchReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def stored(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.ok]
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, plus the ingestible files inside named folders (sorted, recursive)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in INGESTIBLE_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def ingest_file(store: GraphStore, path: Path, *, fmt: str | None = None, layout: str | None = None,
+                max_bytes: int = 50 * 1024 * 1024, name: str | None = None) -> FileOutcome:
+    """Parse one file and replace its disclosure's graphs. Never raises for a bad file."""
+    try:
+        disclosure = parse_path(path, fmt=fmt, layout=layout, max_bytes=max_bytes, name=name)
+        mapped = to_rdf(disclosure)
+        store.replace_graphs({str(mapped.graph_iri): mapped.public, str(mapped.private_graph_iri): mapped.private})
+    except BudgetKGError as exc:
+        return FileOutcome(str(name or path), False, error=str(exc))
+    except Exception as exc:  # keep the batch going; the message still names the file
+        return FileOutcome(str(name or path), False, error=f"{name or path}: unexpected {type(exc).__name__}: {exc}")
+    return FileOutcome(str(name or path), True, disclosure=disclosure, graph_iri=str(mapped.graph_iri),
+                       triples=len(mapped.public))
+
+
+def ingest_paths(store: GraphStore, paths: Iterable[str | Path], *, fmt: str | None = None,
+                 layout: str | None = None, max_bytes: int = 50 * 1024 * 1024,
+                 progress: Callable[[Path], None] | None = None) -> BatchReport:
+    """Ingest every file (folders expanded); continue past bad files."""
+    report = BatchReport()
+    files = expand_paths(paths)
+    if files:
+        ensure_ontology(store)
+    for path in files:
+        if progress:
+            progress(path)
+        report.outcomes.append(ingest_file(store, path, fmt=fmt, layout=layout, max_bytes=max_bytes))
+    return report

@@ -1,0 +1,66 @@
+"""The one settings object, built at start-up from environment variables (prefix ``BUDGETKG_``)
+and command-line options. Inner code never reads the environment: it takes explicit arguments.
+
+Every field is documented here and in the README's settings table; a test fails if one is not.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """``$BUDGETKG_HOME`` when set, else ``~/.budgetkg``."""
+    return Path.home() / ".budgetkg"
+
+
+class Settings(BaseSettings):
+    """budgetkg's configuration. Environment: ``BUDGETKG_<FIELD>`` (e.g. ``BUDGETKG_HOME``)."""
+
+    model_config = SettingsConfigDict(env_prefix="BUDGETKG_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home,
+                       description="Folder holding the graph store, the vector index and uploads.")
+    store: str = Field("oxigraph", description="Graph store backend: 'oxigraph' (embedded, on disk under "
+                                               "HOME/store), 'memory' (embedded, not persisted) or 'sparql' "
+                                               "(a remote SPARQL 1.1 server, see sparql_query_url).")
+    sparql_query_url: str | None = Field(None, description="Query endpoint of the remote SPARQL 1.1 server "
+                                                           "(store='sparql'), e.g. http://127.0.0.1:7878/query.")
+    sparql_update_url: str | None = Field(None, description="Update endpoint of the remote server "
+                                                            "(store='sparql'), e.g. http://127.0.0.1:7878/update.")
+    sparql_user: str | None = Field(None, description="HTTP basic-auth user for the remote server, if it needs one.")
+    sparql_password: str | None = Field(None, description="HTTP basic-auth password for the remote server.")
+    embedding_model: str = Field("use-multilingual", description="Embedding model: 'use-multilingual' (the bundled "
+                                                                  "Universal Sentence Encoder) or any sentence-"
+                                                                  "transformers model name or local path.")
+    embedding_threads: int = Field(1, description="Threads for the embedding model (keep at or below the core count).")
+    max_file_bytes: int = Field(50 * 1024 * 1024, description="Largest file `ingest` accepts, in bytes.")
+    query_timeout_s: float = Field(10.0, description="Time limit of one SPARQL query on the HTTP endpoint, in "
+                                                     "seconds; clients may ask for less, never more.")
+    max_result_rows: int = Field(10_000, description="Rows returned by one SPARQL SELECT at most; a capped "
+                                                     "result says so.")
+    max_query_bytes: int = Field(20_000, description="Longest SPARQL query (or request body) accepted, in bytes.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest upload accepted by POST /api/disclosures.")
+    admin_token: str | None = Field(None, description="Bearer token that enables POST /api/disclosures; "
+                                                      "without one the route is disabled.")
+    serve_personal_data: bool = Field(False, description="Serve officials' names and phone numbers (kept in "
+                                                         "private graphs) on the public API and endpoint.")
+    host: str = Field("127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(8000, description="Port `serve` listens on.")
+    query_workers: int = Field(2, description="Worker processes that evaluate public SPARQL queries (each can "
+                                              "be killed at the time limit).")
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def index_path(self) -> Path:
+        return self.home / "index"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build the settings from the environment, then apply non-None overrides (CLI options)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,173 @@
+"""The graph-store interface and its registry of backends.
+
+Everything that reads or writes the graph goes through ``GraphStore``: the embedded Oxigraph
+store (default, on disk), an in-memory Oxigraph store (tests, one-off runs) and any remote
+SPARQL 1.1 server (Oxigraph server, Virtuoso, ...) chosen by configuration. Writes are whole
+named graphs replaced atomically (one graph per disclosure); reads are SPARQL.
+
+Personal data sits in separate "private" named graphs; ``query(..., include_private=False)``
+evaluates over the public graphs only, so the public endpoint cannot reach it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable, Iterable, Protocol
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from ontology.errors import StoreError
+from ontology.terms import GRAPH_BASE
+
+PRIVATE_GRAPH_PREFIX = GRAPH_BASE + "private/"
+
+
+class QueryKind(str, Enum):
+    SELECT = "select"
+    ASK = "ask"
+    GRAPH = "graph"  # CONSTRUCT / DESCRIBE
+
+
+@dataclass
+class QueryResult:
+    """A SPARQL result with rdflib terms: rows for SELECT, a boolean for ASK, a graph otherwise."""
+
+    kind: QueryKind
+    variables: list[str] = field(default_factory=list)
+    rows: list[dict[str, Node]] = field(default_factory=list)
+    boolean: bool | None = None
+    graph: Graph | None = None
+    truncated: bool = False  # rows were capped at the caller's limit
+
+    def values(self) -> list[dict[str, object]]:
+        """Rows with Python values (str, int, Decimal, ...) instead of rdflib terms."""
+        return [{k: (v.toPython() if isinstance(v, Literal) else str(v)) for k, v in row.items()}
+                for row in self.rows]
+
+    def to_json(self) -> dict:
+        """The W3C SPARQL 1.1 Query Results JSON form (SELECT and ASK)."""
+        if self.kind == QueryKind.ASK:
+            return {"head": {}, "boolean": bool(self.boolean)}
+        bindings = [{k: term_to_json(v) for k, v in row.items() if v is not None} for row in self.rows]
+        return {"head": {"vars": self.variables}, "results": {"bindings": bindings}}
+
+
+def term_to_json(term: Node) -> dict:
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    assert isinstance(term, Literal)
+    out = {"type": "literal", "value": str(term)}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype is not None:
+        out["datatype"] = str(term.datatype)
+    return out
+
+
+def term_from_json(obj: dict) -> Node:
+    kind = obj["type"]
+    if kind == "uri":
+        return URIRef(obj["value"])
+    if kind == "bnode":
+        return BNode(obj["value"])
+    return Literal(obj["value"], lang=obj.get("xml:lang"),
+                   datatype=URIRef(obj["datatype"]) if obj.get("datatype") else None)
+
+
+def result_from_json(data: dict | str | bytes) -> QueryResult:
+    """Parse W3C SPARQL JSON results into a ``QueryResult``."""
+    if not isinstance(data, dict):
+        data = json.loads(data)
+    if "boolean" in data:
+        return QueryResult(QueryKind.ASK, boolean=bool(data["boolean"]))
+    variables = list(data.get("head", {}).get("vars", []))
+    rows = [{k: term_from_json(v) for k, v in b.items()} for b in data.get("results", {}).get("bindings", [])]
+    return QueryResult(QueryKind.SELECT, variables=variables, rows=rows)
+
+
+class GraphStore(Protocol):
+    """What the rest of budgetkg needs from a graph store."""
+
+    name: str
+
+    def replace_graph(self, graph_iri: str, triples: Graph) -> None:
+        """Atomically replace the named graph's content with ``triples`` (creates it if absent)."""
+
+    def replace_graphs(self, graphs: dict[str, Graph]) -> None:
+        """Atomically replace several named graphs in one transaction."""
+
+    def drop_graph(self, graph_iri: str) -> None:
+        """Remove a named graph and its triples (no error if absent)."""
+
+    def graph_names(self) -> list[str]:
+        """IRIs of the named graphs in the store."""
+
+    def query(self, sparql: str, *, include_private: bool = False, max_rows: int | None = None) -> QueryResult:
+        """Evaluate a SPARQL 1.1 query with the union of (public) named graphs as default graph."""
+
+    def export(self, fmt: str, *, include_private: bool = False) -> bytes:
+        """Serialise the store: 'trig' or 'nq' keep named graphs; 'ttl', 'nt', 'jsonld' merge them."""
+
+    def count_triples(self, *, include_private: bool = False) -> int:
+        """Number of triples in the (public) graphs."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+def is_private_graph(iri: str) -> bool:
+    return iri.startswith(PRIVATE_GRAPH_PREFIX)
+
+
+# ------------------------------------------------------------------ registry
+
+_BACKENDS: dict[str, Callable[..., GraphStore]] = {}
+
+
+def register_backend(name: str, factory: Callable[..., GraphStore]) -> None:
+    _BACKENDS[name] = factory
+
+
+def backend_names() -> list[str]:
+    _ensure_builtin()
+    return sorted(_BACKENDS)
+
+
+def open_store(backend: str, **options) -> GraphStore:
+    """Open a store by backend name ('oxigraph', 'memory', 'sparql') with backend options.
+
+    oxigraph: ``path`` (folder; created if missing), ``read_only`` (bool).
+    memory:   no options.
+    sparql:   ``query_url``, ``update_url``, optional ``user``/``password``, ``timeout``.
+    """
+    _ensure_builtin()
+    if backend not in _BACKENDS:
+        raise StoreError(f"unknown store backend '{backend}'; known: {', '.join(sorted(_BACKENDS))}")
+    return _BACKENDS[backend](**options)
+
+
+def _ensure_builtin() -> None:
+    if _BACKENDS:
+        return
+    from search.store_oxigraph import OxigraphStore
+    from search.store_remote import RemoteSparqlStore
+
+    register_backend("oxigraph", lambda path, read_only=False: OxigraphStore(path, read_only=read_only))
+    register_backend("memory", lambda: OxigraphStore(None))
+    register_backend("sparql", lambda query_url, update_url=None, user=None, password=None, timeout=60.0:
+                     RemoteSparqlStore(query_url, update_url, user=user, password=password, timeout=timeout))
+
+
+def ntriples_of(graph: Graph) -> str:
+    """N-Triples text of a graph, lines sorted (deterministic)."""
+    data = graph.serialize(format="nt")
+    return "\n".join(sorted(line for line in data.splitlines() if line.strip())) + "\n"
+
+
+def iter_chunks(lines: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(lines), size):
+        yield lines[i:i + size]

@@ -1,0 +1,138 @@
+"""A remote SPARQL 1.1 server as the graph store (Oxigraph server, Virtuoso, ...).
+
+Speaks only the standard protocols: queries by form-encoded POST (Virtuoso hangs on
+``application/sparql-query`` bodies, see shared/PERF-NOTES.md), updates by form-encoded POST.
+A disclosure's graphs are replaced in one update request, which servers apply atomically.
+The server must treat the default graph as the union of named graphs (Oxigraph: ``serve
+--union-default-graph``; Virtuoso does so by default); public queries list the public graphs
+explicitly with ``default-graph-uri``/``named-graph-uri`` so private graphs stay out.
+"""
+from __future__ import annotations
+
+import httpx
+from rdflib import Graph
+
+from ontology.errors import StoreError
+from search.store import QueryKind, QueryResult, is_private_graph, iter_chunks, ntriples_of, result_from_json
+
+_GRAPH_FORMATS = {"ttl": "text/turtle", "turtle": "text/turtle", "nt": "application/n-triples",
+                  "ntriples": "application/n-triples", "jsonld": "application/ld+json",
+                  "json-ld": "application/ld+json", "xml": "application/rdf+xml"}
+
+
+class RemoteSparqlStore:
+    """``GraphStore`` talking to a SPARQL 1.1 server over HTTP."""
+
+    name = "sparql"
+
+    def __init__(self, query_url: str, update_url: str | None = None, *, user: str | None = None,
+                 password: str | None = None, timeout: float = 60.0):
+        if not query_url:
+            raise StoreError("store 'sparql' needs a query URL (setting BUDGETKG_SPARQL_QUERY_URL)")
+        self.query_url = query_url
+        self.update_url = update_url
+        auth = httpx.DigestAuth(user, password) if user and "virtuoso" in query_url.lower() else (
+            httpx.BasicAuth(user, password) if user else None)
+        self._http = httpx.Client(timeout=timeout, auth=auth)
+
+    # ------------------------------------------------------------ writes
+
+    def _update(self, text: str) -> None:
+        if not self.update_url:
+            raise StoreError("this remote store is read-only: set BUDGETKG_SPARQL_UPDATE_URL to write")
+        try:
+            response = self._http.post(self.update_url, data={"update": text})
+        except httpx.HTTPError as exc:
+            raise StoreError(f"SPARQL server at {self.update_url} unreachable: {exc}") from None
+        if response.status_code >= 300:
+            raise StoreError(f"SPARQL update refused by {self.update_url}: HTTP {response.status_code} "
+                             f"{response.text[:300]}")
+
+    def replace_graph(self, graph_iri: str, triples: Graph) -> None:
+        self.replace_graphs({graph_iri: triples})
+
+    def replace_graphs(self, graphs: dict[str, Graph]) -> None:
+        parts = []
+        for iri, graph in graphs.items():
+            parts.append(f"DROP SILENT GRAPH <{iri}>")
+            lines = ntriples_of(graph).splitlines() if len(graph) else []
+            # Large INSERT DATA blocks are split so servers with request-size limits accept them;
+            # they stay in one request, hence one transaction.
+            for chunk in iter_chunks([ln for ln in lines if ln.strip()], 5000):
+                parts.append("INSERT DATA { GRAPH <%s> {\n%s\n} }" % (iri, "\n".join(chunk)))
+        self._update(" ;\n".join(parts))
+
+    def drop_graph(self, graph_iri: str) -> None:
+        self._update(f"DROP SILENT GRAPH <{graph_iri}>")
+
+    # ------------------------------------------------------------ reads
+
+    def _post_query(self, sparql: str, accept: str, dataset: dict | None = None) -> httpx.Response:
+        data = {"query": sparql}
+        params = []
+        if dataset:
+            params += [("default-graph-uri", g) for g in dataset["default"]]
+            params += [("named-graph-uri", g) for g in dataset["named"]]
+        try:
+            response = self._http.post(self.query_url, data=data, params=params, headers={"Accept": accept})
+        except httpx.HTTPError as exc:
+            raise StoreError(f"SPARQL server at {self.query_url} unreachable: {exc}") from None
+        if response.status_code >= 300:
+            raise StoreError(f"SPARQL query refused by {self.query_url}: HTTP {response.status_code} "
+                             f"{response.text[:300]}")
+        return response
+
+    def graph_names(self) -> list[str]:
+        response = self._post_query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                    "application/sparql-results+json")
+        result = result_from_json(response.content)
+        return sorted(str(row["g"]) for row in result.rows if "g" in row)
+
+    def _public_dataset(self) -> dict:
+        public = [g for g in self.graph_names() if not is_private_graph(g)]
+        return {"default": public, "named": public}
+
+    def query(self, sparql: str, *, include_private: bool = False, max_rows: int | None = None) -> QueryResult:
+        dataset = None if include_private else self._public_dataset()
+        if dataset is not None and not dataset["default"]:
+            dataset = {"default": ["urn:budgetkg:empty"], "named": []}
+        accept = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
+        response = self._post_query(sparql, accept, dataset)
+        media = response.headers.get("content-type", "").split(";")[0].strip()
+        if media in ("application/sparql-results+json", "application/json"):
+            result = result_from_json(response.content)
+            if max_rows is not None and len(result.rows) > max_rows:
+                result.rows = result.rows[:max_rows]
+                result.truncated = True
+            return result
+        graph = Graph()
+        graph.parse(data=response.content, format="nt" if "n-triples" in media else "turtle")
+        return QueryResult(QueryKind.GRAPH, graph=graph)
+
+    def count_triples(self, *, include_private: bool = False) -> int:
+        result = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", include_private=include_private)
+        return int(result.rows[0]["n"].toPython()) if result.rows else 0
+
+    def export(self, fmt: str, *, include_private: bool = False) -> bytes:
+        key = fmt.lower()
+        if key in ("trig", "nq", "nquads"):
+            from rdflib import Dataset, URIRef
+
+            dataset = Dataset()
+            for g in self.graph_names():
+                if include_private or not is_private_graph(g):
+                    result = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}",
+                                        include_private=True)
+                    named = dataset.graph(URIRef(g))
+                    for triple in result.graph:
+                        named.add(triple)
+            return dataset.serialize(format="trig" if key == "trig" else "nquads").encode()
+        if key not in _GRAPH_FORMATS:
+            raise StoreError(f"unknown export format '{fmt}'")
+        result = self.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", include_private=include_private)
+        rdflib_format = {"ttl": "turtle", "nt": "nt", "ntriples": "nt", "jsonld": "json-ld",
+                         "json-ld": "json-ld", "xml": "xml", "turtle": "turtle"}[key]
+        return result.graph.serialize(format=rdflib_format).encode()
+
+    def close(self) -> None:
+        self._http.close()
