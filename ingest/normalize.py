@@ -131,6 +131,11 @@ _LEADING_NOISE = [
 ]
 
 
+# Words of running text that can precede an issuer but are never part of one (cut after the last).
+_RUN_IN_WORDS = ["安排", "预算", "资金", "项目", "依据", "根据", "按照", "依照", "文件", "标准", "确定", "年初",
+                 "专款", "补助", "指标", "号"]
+
+
 @dataclass
 class DocNumberMatch:
     ref: LegalReference
@@ -146,6 +151,14 @@ def _trim_issuer(run: str) -> str:
             if i > 0:
                 return run[i:]
             break
+    # A table cell or sentence can run straight into the issuer (县级预算安排唐财社): cut after the
+    # last word that never belongs to an issuer abbreviation.
+    cut = 0
+    for word in _RUN_IN_WORDS:
+        k = run.rfind(word)
+        if k >= 0 and len(run) - (k + len(word)) >= 2:
+            cut = max(cut, k + len(word))
+    run = run[cut:]
     changed = True
     while changed and run:
         changed = False
@@ -167,8 +180,14 @@ def find_document_numbers(text: str, span: Span | None = None) -> list[DocNumber
         issuer = _trim_issuer(m.group("issuer")) or None
         year = int(m.group("year"))
         serial = str(int(m.group("serial")))
-        number = f"{issuer or ''}〔{year}〕{serial}号"
         start = m.start("issuer") + (len(m.group("issuer")) - len(issuer or ""))
+        # A PDF line wrap can leave a space after the province abbreviation: 晋 财社(2022)79号.
+        before = text[max(0, start - 2):start]
+        if (issuer and issuer[0] not in PROVINCE_ABBREVIATIONS and len(before) == 2 and before[1] == " "
+                and before[0] in PROVINCE_ABBREVIATIONS and before[0] not in _AMBIGUOUS_ABBREVIATIONS):
+            issuer = before[0] + issuer
+            start -= 2
+        number = f"{issuer or ''}〔{year}〕{serial}号"
         ref = LegalReference(number=number, issuer=issuer, year=year, serial=serial,
                              raw=text[start:m.end()], span=span)
         out.append(DocNumberMatch(ref, start, m.end()))

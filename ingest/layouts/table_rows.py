@@ -112,3 +112,7 @@ def is_numbering_row(row: Row) -> bool:
         return False
     numbers = [int(c) for c in filled]
     return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+def is_amount(text: str) -> bool:
+    return amount(text) is not None

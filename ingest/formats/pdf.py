@@ -1,0 +1,339 @@
+"""PDF reader: a PDF's text layer as paragraphs and tab-separated table rows, with pages.
+
+Uses pdfplumber (MIT) for characters with positions and for tables found from ruling lines. The
+output is the "markdown-tsv" text the layout parser of that name reads:
+
+- every table row is one line of cells joined by ``\\t``; a cell's own line breaks (a narrow column
+  wrapping ``9736`` / ``.74`` or ``财政对城乡居民`` / ``基本医疗保险``) are joined back, which is
+  what positions repair that plain text extraction cannot; a merged cell gives its text once and
+  empty strings for the grid cells it covers;
+- a table continued over pages is one block: the caption lines and header rows repeated at the top
+  of each continuation page are dropped;
+- a paragraph wrapped over several lines (or over a page break) is one line; lines set in a larger
+  font than the body are Markdown headings (``#``); page numbers in the margins are dropped;
+- ``SourceText.pages`` gives the page of every output line.
+
+Scanned (image-only) and encrypted PDFs, and truncated files, are refused with an ``InputError``.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ingest.formats.guards import check_pdf_bytes, check_text_layer, read_limited
+from ingest.formats.wrap import clean_line, join_wrapped
+from ingest.source import SourceText, sha256_hex
+from ontology.errors import InputError
+
+# Ruled tables only: text-aligned "tables" guessed from whitespace split narrative into columns.
+TABLE_SETTINGS = {
+    "vertical_strategy": "lines",
+    "horizontal_strategy": "lines",
+    "snap_tolerance": 3,
+    "join_tolerance": 3,
+    "intersection_tolerance": 3,
+}
+_X_TOL = 3
+_Y_TOL = 3
+_HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
+_MARGIN_BAND = 0.08  # top/bottom share of the page where running page numbers live
+_PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*/\s*(共\s*)?\d{1,4}\s*页?)?[-—–\s]*$")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Line:
+    text: str
+    page: int
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    page_width: float
+    page_height: float
+    end_page: int = 0  # page of the last physical line once wrapped lines are joined
+
+    def __post_init__(self) -> None:
+        self.end_page = self.end_page or self.page
+
+
+@dataclass
+class _Table:
+    rows: list[list[str]]
+    page: int
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    col_edges: list[float]
+    row_pages: list[int] = field(default_factory=list)
+
+    @property
+    def ncols(self) -> int:
+        return len(self.col_edges) - 1
+
+
+def read_pdf(path: Path, max_bytes: int) -> SourceText:
+    """Read a PDF disclosure into ``SourceText`` (format "pdf", with the page of every line).
+
+    Raises ``InputError`` naming the file for oversized, truncated, corrupt, password-protected
+    and scanned (no text layer) PDFs.
+    """
+    data = read_limited(path, max_bytes)
+    check_pdf_bytes(path, data)
+    elements, page_count, stats = _extract(path, data)
+    check_text_layer(path, stats["visible"], stats["unmapped"], page_count)
+    elements = _drop_page_furniture(elements)
+    elements = _join_continued_tables(elements)
+    body_size = _body_size(elements)
+    lines, pages = _render(_reflow(elements, body_size), body_size)
+    return SourceText(name=path.name, text="\n".join(lines), sha256=sha256_hex(data), format="pdf",
+                      pages=pages, page_count=page_count)
+
+
+# ------------------------------------------------------------------ extraction
+
+
+def _open(path: Path, data: bytes):
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+        _ = pdf.pages  # forces the page tree to be read
+        return pdf
+    except Exception as exc:  # pdfplumber wraps pdfminer's errors; unwrap to say which
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+        if isinstance(cause, PDFPasswordIncorrect) or "password" in str(cause).lower():
+            raise InputError(str(path), "PDF is encrypted and needs a password to open; save an unprotected "
+                                        "copy (e.g. `qpdf --decrypt`) and ingest that") from None
+        raise InputError(str(path), f"PDF is corrupt and cannot be opened ({type(cause).__name__}: {cause}); "
+                                    "download or export it again") from None
+
+
+def _extract(path: Path, data: bytes) -> tuple[list, int, dict]:
+    """Lines and tables of every page, in reading order, plus character statistics."""
+    pdf = _open(path, data)
+    elements: list = []
+    stats = {"visible": 0, "unmapped": 0}
+    try:
+        page_count = len(pdf.pages)
+        for number, page in enumerate(pdf.pages, start=1):
+            try:
+                elements.extend(_page_elements(page, number, stats))
+            except InputError:
+                raise
+            except Exception as exc:  # a damaged content stream: name the page, not a traceback
+                raise InputError(str(path), f"PDF page {number} cannot be read "
+                                            f"({type(exc).__name__}: {exc}); the file is damaged") from None
+            finally:
+                page.flush_cache()
+    finally:
+        pdf.close()
+    return elements, page_count, stats
+
+
+def _page_elements(page, number: int, stats: dict) -> list:
+    page = page.dedupe_chars()  # overprinted "fake bold" would double every character
+    for ch in page.chars:
+        text = ch.get("text", "")
+        if text.startswith("(cid:"):
+            stats["unmapped"] += 1
+        elif text.strip():
+            stats["visible"] += 1
+    tables = [t for t in page.find_tables(TABLE_SETTINGS) if len(t.rows) * max(len(r.cells) for r in t.rows) > 1]
+    boxes = [t.bbox for t in tables]
+
+    def outside(obj) -> bool:
+        if obj.get("object_type") != "char":
+            return True
+        cx = (obj["x0"] + obj["x1"]) / 2
+        cy = (obj["top"] + obj["bottom"]) / 2
+        return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+
+    out: list = []
+    text_page = page.filter(outside) if boxes else page
+    for raw in text_page.extract_text_lines(strip=True, return_chars=True, x_tolerance=_X_TOL, y_tolerance=_Y_TOL):
+        text = clean_line(raw["text"])
+        if not text:
+            continue
+        sizes = [c["size"] for c in raw["chars"] if c["text"].strip()] or [0.0]
+        out.append(_Line(text, number, raw["x0"], raw["x1"], raw["top"], raw["bottom"],
+                         round(sorted(sizes)[len(sizes) // 2], 1), float(page.width), float(page.height)))
+    for table in tables:
+        rows = [[_cell(c) for c in row] for row in table.extract(x_tolerance=_X_TOL, y_tolerance=_Y_TOL)]
+        keep = [r for r in rows if any(r)]
+        if not keep:
+            continue
+        x0, top, x1, bottom = table.bbox
+        edges = sorted({round(c[0], 1) for c in table.cells} | {round(c[2], 1) for c in table.cells})
+        ncols = len(rows[0])
+        out.append(_Table(keep, number, x0, x1, top, bottom, _column_edges(edges, ncols, x0, x1),
+                          [number] * len(keep)))
+    out.sort(key=lambda e: (round(e.top), e.x0))
+    return out
+
+
+def _column_edges(edges: list[float], ncols: int, x0: float, x1: float) -> list[float]:
+    if len(edges) == ncols + 1:
+        return edges
+    return [x0 + (x1 - x0) * i / ncols for i in range(ncols + 1)]  # only used to compare tables
+
+
+def _cell(value: str | None) -> str:
+    if not value:
+        return ""
+    return clean_line(join_wrapped(value.split("\n")))
+
+
+# ------------------------------------------------------------------ page structure
+
+
+def _drop_page_furniture(elements: list) -> list:
+    """Drop page numbers printed in the top or bottom margin band."""
+    kept = []
+    for e in elements:
+        if isinstance(e, _Line) and _PAGE_NUMBER.match(e.text):
+            band = e.page_height * _MARGIN_BAND
+            if e.top < band or e.bottom > e.page_height - band:
+                continue
+        kept.append(e)
+    return kept
+
+
+def _join_continued_tables(elements: list) -> list:
+    """Merge a table continued on the next page into the table it continues.
+
+    A continuation is a table that opens its page (after, at most, a repeat of the caption lines
+    printed above the table's first part), directly follows a table that closed the previous page,
+    and has the same columns. Its leading rows that repeat the first part's header are dropped, and
+    so are the repeated caption lines.
+    """
+    out: list = []
+    captions: dict[int, list[str]] = {}
+    for page_elements in _by_page(elements):
+        head = out[-1] if out and isinstance(out[-1], _Table) else None
+        first_table = next((k for k, e in enumerate(page_elements) if isinstance(e, _Table)), None)
+        if head is not None and first_table is not None:
+            lead = [e.text for e in page_elements[:first_table]]
+            part = page_elements[first_table]
+            caption = captions.get(id(head), [])
+            if part.page == head.row_pages[-1] + 1 and _same_columns(head, part) \
+                    and (not lead or (len(lead) <= len(caption) and lead == caption[-len(lead):])):
+                _append_continuation(head, part)
+                page_elements = page_elements[first_table + 1:]
+        for e in page_elements:
+            if isinstance(e, _Table):
+                captions[id(e)] = _caption_before(out, e)
+            out.append(e)
+    return out
+
+
+def _by_page(elements: list) -> list[list]:
+    pages: list[list] = []
+    for e in elements:
+        if not pages or pages[-1][0].page != e.page:
+            pages.append([])
+        pages[-1].append(e)
+    return pages
+
+
+def _caption_before(out: list, table: _Table) -> list[str]:
+    """The lines printed on the same page just above a table (its caption, unit, header notes)."""
+    caption: list[str] = []
+    for e in reversed(out):
+        if not isinstance(e, _Line) or e.page != table.page:
+            break
+        caption.insert(0, e.text)
+        if len(caption) == 3:
+            break
+    return caption
+
+
+def _same_columns(a: _Table, b: _Table) -> bool:
+    if a.ncols != b.ncols:
+        return False
+    return all(abs(x - y) <= 2.5 for x, y in zip(a.col_edges, b.col_edges))
+
+
+def _append_continuation(head: _Table, part: _Table) -> None:
+    skip = 0
+    while skip < len(part.rows) - 1 and skip < len(head.rows) and part.rows[skip] == head.rows[skip]:
+        skip += 1
+    head.rows.extend(part.rows[skip:])
+    head.row_pages.extend([part.page] * (len(part.rows) - skip))
+    head.bottom = part.bottom
+
+
+# ------------------------------------------------------------------ paragraphs
+
+
+def _body_size(elements: list) -> float:
+    weights: Counter = Counter()
+    for e in elements:
+        if isinstance(e, _Line):
+            weights[e.size] += len(e.text)
+    return weights.most_common(1)[0][0] if weights else 0.0
+
+
+def _reflow(elements: list, body_size: float) -> list:
+    """Join the lines of a paragraph wrapped at the right margin into one line."""
+    edges: dict[tuple[float, float], tuple[float, float]] = {}
+    for e in elements:  # text block edges per page size, from body lines over the whole document
+        if isinstance(e, _Line) and abs(e.size - body_size) <= 0.5:
+            key = (round(e.page_width), round(e.page_height))
+            lo, hi = edges.get(key, (e.x0, e.x1))
+            edges[key] = (min(lo, e.x0), max(hi, e.x1))
+    out: list = []
+    for e in elements:
+        prev = out[-1] if out else None
+        if isinstance(e, _Line) and isinstance(prev, _Line) and _continues(prev, e, edges, body_size):
+            # The joined line keeps its first page (provenance) and its last line's geometry.
+            out[-1] = replace(e, text=join_wrapped([prev.text, e.text]), page=prev.page, end_page=e.end_page)
+            continue
+        out.append(e)
+    return out
+
+
+def _continues(prev: _Line, line: _Line, edges: dict, body_size: float) -> bool:
+    size = prev.size
+    if abs(size - line.size) > 0.5 or size >= body_size * _HEADING_RATIO or size <= 0:
+        return False
+    left, right = edges.get((round(line.page_width), round(line.page_height)), (line.x0, line.x1))
+    if prev.x1 < right - 1.5 * size:  # the previous line stopped short: its paragraph ended
+        return False
+    if line.x0 > left + 0.5 * size:  # indented: a new paragraph
+        return False
+    if line.page == prev.end_page:
+        return 0 <= line.top - prev.bottom <= 1.2 * size
+    return line.page == prev.end_page + 1  # wrapped over the page break
+
+
+# ------------------------------------------------------------------ output
+
+
+def _render(elements: list, body_size: float) -> tuple[list[str], list[int]]:
+    heading_sizes = sorted({e.size for e in elements if isinstance(e, _Line) and body_size
+                            and e.size >= body_size * _HEADING_RATIO}, reverse=True)
+    lines: list[str] = []
+    pages: list[int] = []
+    for e in elements:
+        if isinstance(e, _Line):
+            text = e.text
+            if e.size in heading_sizes:
+                text = "#" * min(heading_sizes.index(e.size) + 1, 4) + " " + text
+            lines.append(text)
+            pages.append(e.page)
+        else:
+            for row, page in zip(e.rows, e.row_pages):
+                lines.append("\t".join(row))
+                pages.append(page)
+            lines.append("")  # a blank line ends the table, so two tables in a row stay apart
+            pages.append(e.row_pages[-1])
+    return lines, pages

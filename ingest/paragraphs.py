@@ -1,0 +1,432 @@
+"""Layout-independent reading of a disclosure's text into blocks: headings, table titles, prose
+paragraphs, table lines and noise.
+
+Whatever rendered the text (PDF text with lines broken mid-sentence and repeated page headers,
+narrow PDF columns, Markdown with ``#`` and ``<b>``, DOCX text with tab-indented cells and
+``[bookmark: …]`` lines), the result is the same: prose paragraphs rejoined across line breaks and
+page breaks without spurious spaces between Chinese characters, headings with their numbering level,
+and everything tabular set aside. Each block keeps, per character, the 1-based source line it came
+from, so a match anywhere in joined text maps back to a line range.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ingest.normalize import strip_markup
+from ingest.source import SourceText
+
+
+class BlockKind(str, Enum):
+    HEADING = "heading"
+    TABLE_TITLE = "table-title"  # 部门预算收支总表, 1、医保鉴定评审费绩效目标表, …申报表
+    PROSE = "prose"
+    TABLE = "table"  # a table row, cell, header fragment or table meta line (单位：万元)
+    NOISE = "noise"  # page numbers, table of contents, bookmarks
+
+
+@dataclass
+class Block:
+    """A heading, a prose paragraph or one table/noise line, with the source line of each character."""
+
+    kind: BlockKind
+    text: str
+    line_of: list[int] = field(repr=False)
+    level: int | None = None  # headings: 0 第X部分/document title, 1 一、, 2 （一）, 3 1、, 4 ①, 5 unnumbered
+    ordinal: int | None = None
+    title: str | None = None  # headings and table titles: the text without its numbering
+
+    @property
+    def first_line(self) -> int:
+        return self.line_of[0] if self.line_of else 0
+
+    @property
+    def last_line(self) -> int:
+        return self.line_of[-1] if self.line_of else 0
+
+    def lines_at(self, start: int, end: int) -> tuple[int, int]:
+        """The source line range of the characters ``text[start:end]``."""
+        if not self.line_of:
+            return 0, 0
+        start = max(0, min(start, len(self.line_of) - 1))
+        end = max(start + 1, min(end, len(self.line_of)))
+        return self.line_of[start], self.line_of[end - 1]
+
+
+# ------------------------------------------------------------------ characters
+
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJKISH_RE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’—…·《》]")
+SENTENCE_END = "。！？；!?;"
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK_RE.match(ch))
+
+
+def is_cjkish(ch: str) -> bool:
+    """CJK characters and CJK/full-width punctuation."""
+    return bool(_CJKISH_RE.match(ch))
+
+
+def display_width(text: str) -> int:
+    """Width of a line as printed: CJK and full-width characters count two."""
+    return sum(2 if is_cjkish(ch) else 1 for ch in text)
+
+
+def tidy_chars(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Collapse whitespace and drop the spaces PDF text puts around numbers between Chinese words.
+
+    A space survives only between two Latin letters/digits (``Excel 2019``, ``2023 12``), so
+    ``2023 年支出预算 7895.40 万元`` becomes ``2023年支出预算7895.40万元``.
+    """
+    out: list[tuple[str, int]] = []
+    i = 0
+    n = len(chars)
+    while i < n:
+        ch, line = chars[i]
+        if ch in " \t\u3000\xa0":
+            j = i
+            while j < n and chars[j][0] in " \t\u3000\xa0":
+                j += 1
+            left = out[-1][0] if out else ""
+            right = chars[j][0] if j < n else ""
+            if left and right and not (is_cjkish(left) or is_cjkish(right)):
+                out.append((" ", line))
+            i = j
+            continue
+        out.append((ch, line))
+        i += 1
+    return out
+
+
+def tidy(text: str) -> str:
+    """``tidy_chars`` for a plain string."""
+    return "".join(ch for ch, _ in tidy_chars([(ch, 0) for ch in text]))
+
+
+# ------------------------------------------------------------------ line classes
+
+_BOOKMARK_RE = re.compile(r"\[bookmark:[^\]]*\]")
+_PAGE_NUMBER_RE = re.compile(
+    r"^[-—–\s]*(?:第\s*)?\d{1,4}\s*(?:页)?(?:\s*[/／]\s*\d{1,4})?(?:\s*共\s*\d{1,4}\s*页)?[-—–\s]*$"
+)
+_TOC_RE = re.compile(r"(?:\.{4,}|…{2,}|·{4,}|-{6,})\s*\d{0,4}\s*$")
+_TOC_TITLE_RE = re.compile(r"^目\s*录$")
+_META_RE = re.compile(
+    r"单位\s*[：:]\s*(?:万元|元|千元|亿元)|预算年度\s*[：:]|截止时间\s*[：:]|截止日期\s*[：:]|金额单位|"
+    r"^(?:部门名称|编制部门|编制单位|填报单位|预算单位)\s*[：:]|^单位\s*[：:]|^预算年度"
+)
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def chinese_numeral(text: str) -> int | None:
+    """一 -> 1, 十二 -> 12, 二十三 -> 23 (enough for section numbering)."""
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if "十" in text:
+        head, _, tail = text.partition("十")
+        tens = _CN_DIGITS.get(head, 1) if head else 1
+        ones = _CN_DIGITS.get(tail, 0) if tail else 0
+        return tens * 10 + ones
+    if len(text) == 1 and text in _CN_DIGITS:
+        return _CN_DIGITS[text]
+    if "①" <= text <= "⑳":
+        return ord(text) - ord("①") + 1
+    return None
+
+
+_CN_NUM = "[一二三四五六七八九十]+"
+# (level, pattern): the numbering styles of Chinese official documents, outermost first.
+_MARKERS: list[tuple[int, re.Pattern[str]]] = [
+    (0, re.compile(r"^第(?P<n>[一二三四五六七八九十百零〇]+)(?:部分|章|篇)")),
+    (1, re.compile(rf"^(?P<n>{_CN_NUM})\s*[、.．]")),
+    (2, re.compile(rf"^[（(]\s*(?P<n>{_CN_NUM})\s*[)）]\s*[、.．]?")),
+    (3, re.compile(r"^(?P<n>\d{1,2})\s*(?:[、．]|\.(?!\d)|\.(?=(?:19|20)\d\d\s*年))")),
+    (4, re.compile(r"^[（(]\s*(?P<n>\d{1,2})\s*[)）]")),
+    (4, re.compile(r"^(?P<n>[①-⑳])")),
+]
+_DOCUMENT_TITLE_RE = re.compile(
+    r"(?:19|20)\d\d\s*年度?\s*(?:部门|单位)?\s*(?:预算|决算)\s*(?:信息)?\s*(?:公开)?\s*(?:情况)?\s*(?:说明|公开|报告)?$"
+)
+_TABLE_TITLE_RE = re.compile(r"(?:表|报表|申报表)\s*(?:[（(][^（()）]{0,16}[)）])?$")
+_FIGURE_TITLE_RE = re.compile(r"(?:结构图|示意图|图)$")
+
+
+def list_marker(text: str) -> tuple[int, int | None, int] | None:
+    """(level, ordinal, end offset) of the numbering a text starts with, or None."""
+    for level, pattern in _MARKERS:
+        m = pattern.match(text)
+        if m:
+            return level, chinese_numeral(m.group("n")), m.end()
+    return None
+
+
+def parse_heading(text: str, marked: bool = False) -> tuple[int, int | None, str] | None:
+    """(level, ordinal, title) when a line is a section heading, else None.
+
+    Numbered headings are short and hold no sentence (一、部门职责及机构设置情况, （二）完善制度建设。);
+    unnumbered ones are short label lines ending in a colon (部门职责：) or Markdown headings.
+    A numbered paragraph (（一）贯彻执行中央…，…。) is not a heading.
+    """
+    t = text.strip()
+    if not t:
+        return None
+    found = list_marker(t)
+    if found:
+        level, ordinal, end = found
+        raw_title = t[end:].strip()
+        title = raw_title.strip(" 、.．:：")
+        if level == 0:
+            return (0, ordinal, title) if len(title) <= 40 and not re.search(r"[，。；,;]", title) else None
+        if not _heading_title_ok(raw_title.lstrip("、.．")):
+            return None if not marked else (level, ordinal, title.rstrip("。"))
+        return level, ordinal, title.rstrip("。：:")
+    if _DOCUMENT_TITLE_RE.search(t) and len(t) <= 50 and not re.search(r"[，。；,;：:]", t):
+        return 0, None, t
+    if marked:
+        return (0, None, t.strip("：:")) if len(t) <= 40 else None
+    if re.fullmatch(r"[\u4e00-\u9fff“”\"（）()、]{2,16}[：:]", t):
+        return 5, None, t.rstrip("：:")
+    return None
+
+
+def _heading_title_ok(title: str) -> bool:
+    if not title or len(title) > 32:
+        return False
+    if title[-1] in "，、,（(《“-—":
+        return False
+    body = title[:-1] if title[-1] in "。：:" else title
+    if re.search(r"[。；;：:]", body):
+        return False
+    commas = len(re.findall(r"[，,]", body))
+    return commas == 0 or (commas == 1 and len(body) <= 20)
+
+
+def is_table_title(text: str) -> bool:
+    """A table's caption: a short line without a sentence that ends in 表 (…绩效目标表, …（本年预算）)."""
+    t = text.strip()
+    return (4 <= len(t) <= 100 and not re.search(r"[。；;，]", t) and bool(_TABLE_TITLE_RE.search(t))
+            and not t.endswith(("代表", "发表", "列表如下")))
+
+
+def is_row_like(text: str) -> bool:
+    """A table row printed with spaces between cells (PDF text), not a wrapped sentence.
+
+    Rows have several cells and no sentence punctuation: mostly numbers (``1 合计 7895.40 7895.40``)
+    or several separate words (``单位名称 单位性质 单位规格 经费保障形式``). PDF prose also has spaces
+    (around numbers: ``2023 年支出预算 7895.40 万元``) but few separate multi-character words.
+    """
+    tokens = text.split()
+    if len(tokens) < 2:
+        return False
+    stripped = [re.sub(rf"^{_CN_NUM}、", "", tok) for tok in tokens]
+    if any(re.search(r"[，。；,;、]", tok) for tok in stripped):
+        return False
+    if re.fullmatch(r"\d{1,3}", tokens[0]) and is_cjk(tokens[1][0]):
+        return True  # a numbered row: 11 十一、节能环保支出
+    if len(tokens) == 2 and all(re.fullmatch(r"[\u4e00-\u9fff]{2,}", tok) for tok in tokens) and len(text) <= 24:
+        return True  # two header cells: 科目编码 科目名称
+    if _is_numeric_row(text):
+        return True
+    words = sum(1 for tok in tokens if len(re.findall(r"[\u4e00-\u9fff]", tok)) >= 2)
+    return len(tokens) >= 3 and words >= 2
+
+
+def _is_numeric_row(text: str) -> bool:
+    """Cells that are mostly amounts: ``4、其他固定资产 163 27.89``, ``9.20 9.20``."""
+    tokens = text.split()
+    if len(tokens) < 2 or re.search(r"[，。；,;]", text):
+        return False
+    numeric = sum(1 for tok in tokens if re.fullmatch(r"[-+≥≤=<>]?[\d,.%—-]+", tok))
+    return numeric >= 2 and numeric * 2 >= len(tokens)
+
+
+@dataclass
+class _Line:
+    no: int
+    text: str  # cleaned: markup and bookmarks gone, stripped
+    kind: BlockKind
+    marked: bool = False  # a Markdown heading (#)
+    heading: tuple[int, int | None, str] | None = None
+
+
+def _classify_line(no: int, raw: str) -> _Line | None:
+    line = _BOOKMARK_RE.sub("", raw.replace("\f", ""))
+    marked = bool(re.match(r"^\s{0,3}#{1,6}\s", line))
+    tabbed = "\t" in line.strip(" \u3000\xa0") or line.startswith("\t")
+    text = strip_markup(line).strip(" \t\u3000\xa0\ufeff")
+    if not text:
+        return None
+    if _PAGE_NUMBER_RE.match(text) or _TOC_RE.search(text) or _TOC_TITLE_RE.match(text):
+        return _Line(no, text, BlockKind.NOISE)
+    if tabbed:
+        return _Line(no, text, BlockKind.TABLE)
+    if _META_RE.search(text):
+        return _Line(no, text, BlockKind.TABLE)
+    if is_table_title(text):
+        return _Line(no, text, BlockKind.TABLE_TITLE, marked)
+    if _is_numeric_row(text):
+        return _Line(no, text, BlockKind.TABLE)
+    heading = parse_heading(text, marked)
+    if heading:
+        return _Line(no, text, BlockKind.HEADING, marked, heading)
+    if _FIGURE_TITLE_RE.search(text) and len(text) <= 30 and not re.search(r"[，。；]", text):
+        return _Line(no, text, BlockKind.TABLE)
+    if is_row_like(text):
+        return _Line(no, text, BlockKind.TABLE)
+    return _Line(no, text, BlockKind.PROSE, marked)
+
+
+def _is_fragment(line: _Line) -> bool:
+    """A short piece of a table cell broken over lines (一级 / 指标 / 城乡居民): no sentence in it."""
+    return (line.kind == BlockKind.PROSE and display_width(line.text) <= 16
+            and not any(ch in line.text for ch in SENTENCE_END + "，,"))
+
+
+def _mark_table_fragments(lines: list[_Line], wrap: int | None) -> None:
+    """Table cells that a narrow PDF column broke into short lines are table, not prose.
+
+    Two rules: runs of short unpunctuated lines (一级 / 指标 / 二级) are cells; and a short line
+    touching a table line is a cell too (propagated, so a whole broken-up table goes), unless it is
+    the tail of a wrapped paragraph (the line before it is printed at full width).
+    """
+    content = [ln for ln in lines if ln.kind != BlockKind.NOISE]
+    frag = [_is_fragment(ln) for ln in content]
+    for i, ln in enumerate(content):
+        if frag[i] and ((i > 0 and frag[i - 1]) or (i + 1 < len(content) and frag[i + 1])):
+            ln.kind = BlockKind.TABLE
+    short = 0.5 * wrap if wrap else 40
+    changed = True
+    while changed:
+        changed = False
+        for i, ln in enumerate(content):
+            if ln.kind != BlockKind.PROSE or display_width(ln.text) > short:
+                continue
+            prev_ln = content[i - 1] if i > 0 else None
+            next_ln = content[i + 1] if i + 1 < len(content) else None
+            if prev_ln is not None and prev_ln.kind == BlockKind.PROSE and wrap \
+                    and display_width(prev_ln.text) >= 0.8 * wrap:
+                continue
+            if any(o is not None and o.kind == BlockKind.TABLE for o in (prev_ln, next_ln)):
+                ln.kind = BlockKind.TABLE
+                changed = True
+
+
+# ------------------------------------------------------------------ joining
+
+
+def _wrap_width(lines: list[_Line]) -> int | None:
+    """The printed line width when the text is hard-wrapped (PDF), else None (one line per paragraph).
+
+    Hard-wrapped text has a cluster of lines at the full width of the page; text with one
+    paragraph per line (Markdown, DOCX) has no such cluster, or one far wider than a printed line.
+    """
+    # Short lines (table cells, headings) say nothing about the page width.
+    widths = sorted(w for w in (display_width(ln.text) for ln in lines if ln.kind == BlockKind.PROSE) if w >= 24)
+    if len(widths) < 5:
+        return None
+    top = widths[max(0, int(len(widths) * 0.95) - 1)]
+    if top > 150:
+        return None
+    full = sum(1 for w in widths if w >= 0.85 * top)
+    return top if full >= 5 and full >= 0.12 * len(widths) else None
+
+
+def _continues(last_line: str, paragraph: str, nxt: str, wrap: int | None) -> bool:
+    """Whether the prose line ``nxt`` continues the paragraph whose last printed line is ``last_line``."""
+    if list_marker(nxt) or nxt.startswith(("注：", "注:")):
+        return False
+    if nxt[0] in "，。、；：）)》”％%,.;:":
+        return True
+    if last_line[-1] in "，、（(《“：:—-,":
+        return True
+    if paragraph.count("《") > paragraph.count("》") or paragraph.count("（") > paragraph.count("）"):
+        return True
+    if wrap and display_width(last_line) >= 0.8 * wrap and last_line[-1] not in SENTENCE_END:
+        return True
+    return False
+
+
+def _make_block(kind: BlockKind, parts: list[_Line], heading=None, tidy_text: bool = True) -> Block:
+    chars: list[tuple[str, int]] = []
+    for ln in parts:
+        if chars and chars[-1][0].isascii() and chars[-1][0].isalpha() and ln.text[0].isascii() and ln.text[0].isalpha():
+            chars.append((" ", ln.no))
+        chars.extend((ch, ln.no) for ch in ln.text)
+    if tidy_text:
+        chars = tidy_chars(chars)
+    text = "".join(ch for ch, _ in chars)
+    block = Block(kind, text, [no for _, no in chars])
+    if heading:
+        block.level, block.ordinal, block.title = heading[0], heading[1], tidy(heading[2])
+    elif kind == BlockKind.TABLE_TITLE:
+        found = list_marker(text)
+        block.title = text[found[2]:].strip(" 、.．") if found else text
+    return block
+
+
+def read_blocks(source: SourceText) -> list[Block]:
+    """The text as blocks in reading order: prose paragraphs joined across wrapped lines and pages."""
+    lines = [ln for ln in (_classify_line(i, raw) for i, raw in enumerate(source.lines, 1)) if ln]
+    wrap = _wrap_width(lines)
+    _mark_table_fragments(lines, wrap)
+    blocks: list[Block] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        ln = lines[i]
+        if ln.kind == BlockKind.PROSE:
+            parts = [ln]
+            j = i + 1
+            while j < n:
+                nxt = lines[j]
+                if nxt.kind == BlockKind.NOISE:
+                    j += 1
+                    continue
+                paragraph = "".join(p.text for p in parts)
+                # An unnumbered label heading (编制是：) right after a wrapped line is its tail.
+                joinable = nxt.kind == BlockKind.PROSE or (nxt.kind == BlockKind.HEADING and nxt.heading
+                                                           and nxt.heading[0] == 5)
+                if joinable and _continues(parts[-1].text, paragraph, nxt.text, wrap):
+                    parts.append(nxt)
+                    j += 1
+                    continue
+                # A wrapped caption (…绩效目 / 标表) ends in a short piece that looks like a cell.
+                if (nxt.kind in (BlockKind.TABLE, BlockKind.TABLE_TITLE) and wrap and len(nxt.text) <= 4
+                        and display_width(parts[-1].text) >= 0.8 * wrap and is_table_title(paragraph + nxt.text)):
+                    parts.append(nxt)
+                    j += 1
+                break
+            i = j
+            text = "".join(p.text for p in parts)
+            if is_table_title(text):
+                blocks.append(_make_block(BlockKind.TABLE_TITLE, parts))
+            else:
+                blocks.append(_make_block(BlockKind.PROSE, parts))
+            continue
+        if ln.kind == BlockKind.HEADING:
+            parts = [ln]
+            heading = ln.heading
+            # 第一部分 alone on its line takes the next short line as its title (DOCX, PDF).
+            if heading and heading[0] == 0 and not heading[2]:
+                j = i + 1
+                while j < n and lines[j].kind == BlockKind.NOISE:
+                    j += 1
+                if j < n and lines[j].kind in (BlockKind.PROSE, BlockKind.TABLE_TITLE) and len(lines[j].text) <= 30:
+                    parts.append(lines[j])
+                    heading = (0, heading[1], lines[j].text)
+                    kind = BlockKind.TABLE_TITLE if lines[j].kind == BlockKind.TABLE_TITLE else BlockKind.HEADING
+                    blocks.append(_make_block(kind, parts, heading if kind == BlockKind.HEADING else None))
+                    i = j + 1
+                    continue
+            blocks.append(_make_block(BlockKind.HEADING, parts, heading))
+            i += 1
+            continue
+        blocks.append(_make_block(ln.kind, [ln], tidy_text=ln.kind != BlockKind.TABLE))
+        i += 1
+    return blocks

@@ -1,0 +1,362 @@
+"""Questions in Chinese or English answered from the graph, with the SPARQL that answers them.
+
+``ask(question, store, index)`` resolves the question (``search.questions``) to topics, areas,
+departments, years, 文号 and measures, builds one SPARQL query for its kind, runs it, and returns::
+
+    {"question", "interpretation", "answers": [{county, department, fiscal_year, label, amount,
+     iri, source: {file, lines, page}, ...}], "sparql", "evidence": [search hits], "summary"}
+
+Every answer row is a row of that query's result (one per resource, ``GROUP BY`` the resource), so
+rerunning ``sparql`` on the store gives the same rows. Question text enters the query only through
+``sparql.literal`` / ``sparql.iri`` (escaped literals, validated IRIs of the store's own resources).
+A question it cannot map says so in the summary and returns search hits as evidence; no row is
+ever made up.
+
+Kinds of question: which counties/projects fund a topic (optionally in an area and year), how
+much an area spends on a topic, a disclosure-level measure (total budget, revenue, basic or
+project expenditure, carry-over ...) of a department or county, which projects cite a 文号, which
+counties of an area have disclosures, the projects of a department, and the indicators of a project.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from search import questions as qmod
+from search.questions import MEASURES, Question
+from search.sparql import PREFIXES, iri, literal, number, text, value
+from search.store import GraphStore
+from search.topics import TopicMatcher, load_topics
+
+if TYPE_CHECKING:
+    from search.index import SearchIndex
+
+MAX_ROWS = 500
+EVIDENCE_K = 5
+
+_CONTEXT = """
+  OPTIONAL { ?d bkg:publishedBy ?dept_ . OPTIONAL { ?dept_ rdfs:label ?department_ }
+             OPTIONAL { ?dept_ bkg:area ?area_ . OPTIONAL { ?area_ rdfs:label ?county_ } } }
+  OPTIONAL { ?d bkg:fiscalYear ?year_ }
+  OPTIONAL { ?d bkg:fileName ?file_ }
+  OPTIONAL { ?iri bkg:lineStart ?ls_ }
+  OPTIONAL { ?iri bkg:lineEnd ?le_ }
+  OPTIONAL { ?iri bkg:page ?page_ }"""
+
+_CONTEXT_VARS = ("(SAMPLE(?county_) AS ?county) (SAMPLE(?department_) AS ?department) "
+                 "(SAMPLE(?year_) AS ?fiscal_year) (SAMPLE(?file_) AS ?file) (SAMPLE(?ls_) AS ?line_start) "
+                 "(SAMPLE(?le_) AS ?line_end) (SAMPLE(?page_) AS ?page)")
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def ask(question: str, store: GraphStore, index: "SearchIndex | None" = None) -> dict:
+    """Answer a question from the graph (see the module docstring for the shape)."""
+    question = (question or "").strip()
+    if not question:
+        from ontology.errors import QueryRejected
+
+        raise QueryRejected("empty question")
+    gaz = _gazetteer(store, index)
+    matcher = _matcher(index)
+    q = qmod.parse_question(question[:1000], gaz, matcher)
+    handler = _HANDLERS.get(q.intent)
+    answers: list[dict] = []
+    sparql = None
+    summary = None
+    if handler is not None:
+        sparql = handler(q, gaz)
+        if sparql is not None:
+            result = store.query(sparql, max_rows=MAX_ROWS)
+            answers = [_row(r) for r in result.rows]
+            summary = _summarise(q, answers)
+    if summary is None:
+        summary = _cannot(q)
+    evidence = _evidence(q, index, answers)
+    return {"question": question, "interpretation": q.describe(), "answers": answers, "sparql": sparql,
+            "evidence": evidence, "summary": summary}
+
+
+def _gazetteer(store: GraphStore, index) -> qmod.Gazetteer:
+    if index is not None and getattr(index, "store", None) is store:
+        return index.cached("gazetteer", lambda: qmod.build_gazetteer(store))
+    return qmod.build_gazetteer(store)
+
+
+def _matcher(index) -> TopicMatcher:
+    embedder = index.embedder if index is not None else None
+    if index is not None:
+        return index.cached("topic-matcher", lambda: TopicMatcher(load_topics(), embedder))
+    return TopicMatcher(load_topics(), None)
+
+
+# ------------------------------------------------------------------ query builders
+
+
+def _scope(q: Question, area_var: str = "scopeArea_", year_var: str = "scopeYear_") -> str:
+    """Filters for the departments, areas and years a question names (on ?d)."""
+    parts = []
+    if q.departments:
+        parts.append("VALUES ?scopeDept_ { " + " ".join(iri(d.iri) for d in q.departments) + " }\n"
+                     "  ?d bkg:publishedBy ?scopeDept_ .")
+    elif q.places:
+        parts.append(f"VALUES ?{area_var}Top {{ " + " ".join(iri(p.iri) for p in q.places) + " }\n"
+                     f"  ?d bkg:publishedBy/bkg:area ?{area_var} . ?{area_var} bkg:partOf* ?{area_var}Top .")
+    if q.years:
+        parts.append(f"VALUES ?{year_var} {{ " + " ".join(number(y) for y in q.years) + " }\n"
+                     f"  ?d bkg:fiscalYear ?{year_var} .")
+    return "\n  ".join(parts)
+
+
+def _resource_query(pattern: str, q: Question, *, label_prop: str = "rdfs:label",
+                    extra_vars: str = "", extra_pattern: str = "", order: str = "?county ?fiscal_year ?label") -> str:
+    return PREFIXES + f"""SELECT ?iri (SAMPLE(?label_) AS ?label) (SAMPLE(?amount_) AS ?amount) {_CONTEXT_VARS}{extra_vars}
+WHERE {{
+  {pattern}
+  {_scope(q)}
+  OPTIONAL {{ ?iri {label_prop} ?label_ }}
+  OPTIONAL {{ ?iri bkg:amount ?amount_ }}{extra_pattern}{_CONTEXT}
+}}
+GROUP BY ?iri
+ORDER BY {order}"""
+
+
+_FUNDED = "FILTER(EXISTS { ?iri bkg:amount ?amt_ } || EXISTS { ?iri bkg:hasIndicator ?ind_ })"
+
+
+def _topic_query(q: Question, gaz: qmod.Gazetteer) -> str:
+    topics = " ".join(iri(m.topic.iri) for m in q.topics)
+    extra_vars = " (GROUP_CONCAT(DISTINCT ?topicLabel_; separator=\"; \") AS ?topics)"
+    if gaz.has_topic_tags:
+        # Tags written by search.topics (label and embedding evidence); narrower topics count too.
+        pattern = f"""VALUES ?topic_ {{ {topics} }}
+  ?d bkg:hasProject ?iri .
+  ?iri bkg:topic ?t_ . ?t_ skos:broader* ?topic_ .
+  OPTIONAL {{ ?t_ skos:prefLabel ?topicLabel_ FILTER(LANG(?topicLabel_) = "zh") }}
+  {_FUNDED}"""
+    else:
+        # No tags in the store (topics never computed): fall back to the topics' own labels.
+        labels = sorted({l.text for m in q.topics for t in _with_narrower(m.topic) for l in t.labels
+                         if l.lang == "zh"}, key=len)
+        ors = " || ".join(f"CONTAINS(STR(?name_), {literal(l)})" for l in labels) or "false"
+        pattern = f"""?d bkg:hasProject ?iri .
+  ?iri rdfs:label|skos:altLabel ?name_ .
+  FILTER({ors})
+  BIND(STR(?name_) AS ?topicLabel_)
+  {_FUNDED}"""
+    return _resource_query(pattern, q, extra_vars=extra_vars)
+
+
+def _with_narrower(topic):
+    return [t for t in load_topics() if t.iri == topic.iri or topic.iri in t.broader]
+
+
+def _cites_query(q: Question, gaz: qmod.Gazetteer) -> str:
+    pattern = f"""?doc_ bkg:documentNumber {literal(q.documents[0])} .
+  ?d bkg:hasProject ?iri .
+  {{ ?iri bkg:legalBasis ?doc_ }} UNION {{ ?iri bkg:hasIndicator ?i_ . ?i_ bkg:legalBasis ?doc_ }}"""
+    return _resource_query(pattern, q)
+
+
+def _measure_query(q: Question, gaz: qmod.Gazetteer) -> str:
+    measures = q.measures or ["totalExpenditure"]
+    values = " ".join(f"(bkg:{m} {literal(MEASURES[m][0], 'zh')})" for m in measures)
+    return PREFIXES + f"""SELECT ?iri ?measure (SAMPLE(?label_) AS ?label) (SAMPLE(?amount_) AS ?amount) {_CONTEXT_VARS}
+WHERE {{
+  VALUES (?measure ?measureLabel_) {{ {values} }}
+  ?iri a bkg:Disclosure ; ?measure ?amount_ .
+  BIND(?iri AS ?d)
+  {_scope(q)}
+  OPTIONAL {{ ?iri rdfs:label ?docLabel_ }}
+  BIND(CONCAT(COALESCE(STR(?docLabel_), ""), " — ", ?measureLabel_) AS ?label_){_CONTEXT}
+}}
+GROUP BY ?iri ?measure
+ORDER BY ?county ?fiscal_year ?measure"""
+
+
+def _disclosures_query(q: Question, gaz: qmod.Gazetteer) -> str:
+    return _resource_query("?iri a bkg:Disclosure .\n  BIND(?iri AS ?d)", q)
+
+
+def _projects_query(q: Question, gaz: qmod.Gazetteer) -> str:
+    return _resource_query(f"?d bkg:hasProject ?iri .", q)
+
+
+def _indicators_query(q: Question, gaz: qmod.Gazetteer) -> str | None:
+    if q.projects:
+        projects = " ".join(sorted({iri(p) for _, p in q.projects}))
+        pattern = f"""VALUES ?project {{ {projects} }}
+  ?project bkg:hasIndicator ?iri .
+  ?d bkg:hasProject ?project ."""
+    elif q.topics and gaz.has_topic_tags:
+        topics = " ".join(iri(m.topic.iri) for m in q.topics)
+        pattern = f"""VALUES ?topic_ {{ {topics} }}
+  ?d bkg:hasProject ?project .
+  ?project bkg:topic ?t_ . ?t_ skos:broader* ?topic_ .
+  ?project bkg:hasIndicator ?iri ."""
+    else:
+        return None
+    extra_vars = (" (SAMPLE(?projectLabel_) AS ?project) (SAMPLE(?value_) AS ?target_value)"
+                  " (SAMPLE(?l1_) AS ?level1) (SAMPLE(?l2_) AS ?level2)")
+    extra = """
+  OPTIONAL { ?project rdfs:label ?projectLabel_ }
+  OPTIONAL { ?iri bkg:targetValue ?value_ }
+  OPTIONAL { ?iri bkg:indicatorLevel1/skos:prefLabel ?l1_ FILTER(LANG(?l1_) = "zh") }
+  OPTIONAL { ?iri bkg:indicatorLevel2/skos:prefLabel ?l2_ FILTER(LANG(?l2_) = "zh") }"""
+    return _resource_query(pattern, q, extra_vars=extra_vars, extra_pattern=extra,
+                           order="?county ?fiscal_year ?project ?line_start ?iri")
+
+
+_HANDLERS = {"topic": _topic_query, "topic-amount": _topic_query, "cites": _cites_query,
+             "measure": _measure_query, "disclosures": _disclosures_query, "projects": _projects_query,
+             "indicators": _indicators_query}
+
+
+# ------------------------------------------------------------------ answers
+
+
+def _row(r: dict) -> dict:
+    amount = value(r.get("amount"))
+    start, end, page = value(r.get("line_start")), value(r.get("line_end")), value(r.get("page"))
+    year = value(r.get("fiscal_year"))
+    row = {"county": text(r.get("county")), "department": text(r.get("department")),
+           "fiscal_year": int(year) if year is not None else None, "label": text(r.get("label")),
+           "amount": float(amount) if isinstance(amount, (int, float, Decimal)) else None,
+           "iri": text(r.get("iri")),
+           "source": {"file": text(r.get("file")),
+                      "lines": [int(start), int(end if end is not None else start)] if start is not None else None,
+                      "page": int(page) if page is not None else None}}
+    for key in ("measure", "project", "target_value", "level1", "level2", "topics"):
+        if r.get(key) is not None:
+            v = text(r.get(key))
+            row[key] = v.rsplit("#", 1)[-1] if key == "measure" else v
+    return row
+
+
+def _fmt_amount(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _topic_names(q: Question, en: bool) -> str:
+    return ", ".join((m.topic.en if en else m.topic.zh) for m in q.topics)
+
+
+def _scope_text(q: Question, en: bool) -> str:
+    bits = [d.label for d in q.departments] or [p.label for p in q.places]
+    where = "、".join(bits) if not en else ", ".join(bits)
+    years = ", ".join(str(y) for y in q.years)
+    if en:
+        return (f" in {where}" if where else "") + (f" in {years}" if years else "")
+    return (where or "") + (f"{years}年" if years else "")
+
+
+def _summarise(q: Question, answers: list[dict]) -> str:
+    en = q.language == "en"
+    n = len(answers)
+    counties = sorted({a["county"] or a["department"] or "?" for a in answers})
+    total = sum(a["amount"] for a in answers if a["amount"] is not None)
+    with_amount = sum(1 for a in answers if a["amount"] is not None)
+    src = _sources_text(answers)
+    if q.intent in ("topic", "topic-amount"):
+        topic = _topic_names(q, en)
+        if not n:
+            return (f"No funded project about {topic}{_scope_text(q, en)} was found in the graph."
+                    if en else f"图中未找到{_scope_text(q, en)}涉及{topic}的有资金项目。")
+        items = "; ".join(f"{a['county'] or a['department']} {a['fiscal_year'] or ''}: {a['label']}"
+                          + (f" {_fmt_amount(a['amount'])} 万元" if a["amount"] is not None else "")
+                          for a in answers[:12])
+        if en:
+            return (f"{len(counties)} count{'y' if len(counties) == 1 else 'ies'} ({', '.join(counties)}) fund "
+                    f"{topic}{_scope_text(q, en)} through {n} project{'s' if n != 1 else ''}: {items}."
+                    + (f" Stated amounts total {_fmt_amount(total)} 万元 ({with_amount} of {n} projects state one)."
+                       if with_amount else " No project states an amount.") + src)
+        return (f"{_scope_text(q, en)}共有{len(counties)}个县（{'、'.join(counties)}）的{n}个项目涉及{topic}：{items}。"
+                + (f"列明金额合计{_fmt_amount(total)}万元（{n}个项目中{with_amount}个列明金额）。" if with_amount
+                   else "项目均未列明金额。") + src)
+    if q.intent == "cites":
+        doc = q.documents[0]
+        if not n:
+            return (f"No project in the graph cites {doc}." if en else f"图中没有引用{doc}的项目。")
+        items = "; ".join(f"{a['county'] or a['department']} {a['fiscal_year'] or ''}: {a['label']}" for a in answers)
+        return (f"{n} project{'s' if n != 1 else ''} cite{'s' if n == 1 else ''} {doc}: {items}.{src}" if en
+                else f"共有{n}个项目引用{doc}：{items}。{src}")
+    if q.intent == "measure":
+        if not n:
+            names = ", ".join(MEASURES[m][1 if en else 0] for m in q.measures or ["totalExpenditure"])
+            return (f"The graph holds no {names}{_scope_text(q, en)}." if en
+                    else f"图中没有{_scope_text(q, en)}的{names}数据。")
+        parts = []
+        for a in answers:
+            m = MEASURES.get(a.get("measure") or "", ("", "", ()))
+            name = m[1] if en else m[0]
+            parts.append(f"{a['department'] or a['county']} {a['fiscal_year'] or ''} {name}: "
+                         f"{_fmt_amount(a['amount'])} 万元")
+        return ("; ".join(parts) + "." + src) if en else ("；".join(parts) + "。" + src)
+    if q.intent == "disclosures":
+        if not n:
+            return (f"No disclosure{_scope_text(q, en)} is in the graph." if en else f"图中没有{_scope_text(q, en)}的公开文件。")
+        items = "; ".join(f"{a['county'] or '?'} ({a['department']}, {a['fiscal_year'] or '?'})" for a in answers)
+        return (f"{len(counties)} count{'y' if len(counties) == 1 else 'ies'}{_scope_text(q, en)} "
+                f"{'has' if len(counties) == 1 else 'have'} {n} disclosure{'s' if n != 1 else ''} in the graph: {items}."
+                if en else f"{_scope_text(q, en)}共有{len(counties)}个县的{n}份公开文件：{items}。")
+    if q.intent == "projects":
+        if not n:
+            return (f"No project{_scope_text(q, en)} is in the graph." if en else f"图中没有{_scope_text(q, en)}的项目。")
+        items = "; ".join(a["label"] + (f" {_fmt_amount(a['amount'])} 万元" if a["amount"] is not None else "")
+                          for a in answers[:20])
+        return (f"{n} project{'s' if n != 1 else ''}{_scope_text(q, en)}: {items}" + (" …" if n > 20 else "") + "."
+                if en else f"{_scope_text(q, en)}共有{n}个项目：{items}" + ("……" if n > 20 else "") + "。")
+    if q.intent == "indicators":
+        if not n:
+            return "No indicator of that project is in the graph." if en else "图中没有该项目的绩效指标。"
+        projects = sorted({a.get("project") or "?" for a in answers})
+        items = "; ".join(f"{a['label']} {a.get('target_value') or ''}".strip() for a in answers[:20])
+        return (f"{n} indicator{'s' if n != 1 else ''} of {', '.join(projects)}: {items}."
+                if en else f"{'、'.join(projects)}共有{n}个绩效指标：{items}。")
+    return _cannot(q)
+
+
+def _sources_text(answers: list[dict]) -> str:
+    files = sorted({a["source"]["file"] for a in answers if a["source"].get("file")})
+    if not files:
+        return ""
+    return f" Sources: {', '.join(files)}." if all(ord(c) < 128 for c in files[0]) else f"来源：{'、'.join(files)}。"
+
+
+def _cannot(q: Question) -> str:
+    if q.language == "en":
+        return ("I could not turn this question into a query over the graph: it names no policy topic, 文号, "
+                "area with a measure, or project I can resolve. The closest search hits are listed as evidence.")
+    return "无法将该问题转换为图谱查询（未识别出政策主题、文号、地区与指标口径或项目）。以下列出最相关的检索结果供参考。"
+
+
+# ------------------------------------------------------------------ evidence
+
+
+def _evidence(q: Question, index, answers: list[dict]) -> list[dict]:
+    """Passages and items that support (or, without answers, approach) the question."""
+    if index is None or not len(index):
+        return []
+    query = q.text
+    if q.topics:
+        query = " ".join([m.topic.zh for m in q.topics] + [p.label for p in q.places])
+    if q.documents:
+        query = q.documents[0]
+    try:
+        hits = index.search(query, k=EVIDENCE_K * 4)
+    except Exception:  # evidence is a courtesy: a search failure must not lose the answer
+        return []
+    answer_iris = {a["iri"] for a in answers}
+    counties = {a["county"] for a in answers if a.get("county")}
+    if answers:
+        preferred = [h for h in hits if h["iri"] not in answer_iris and (not counties or h.get("county") in counties)]
+        rest = [h for h in hits if h not in preferred and h["iri"] not in answer_iris]
+        hits = preferred + rest
+    out = []
+    for h in hits[:EVIDENCE_K]:
+        out.append({k: h.get(k) for k in ("iri", "type", "label", "text", "county", "department", "fiscal_year",
+                                           "project", "source", "score")})
+    return out

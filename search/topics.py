@@ -1,0 +1,261 @@
+"""Policy topics: tag projects and indicators with ``bkg:topic`` from ``ontology/topics.ttl``.
+
+Two kinds of evidence, both kept as a ``bkg:topicEvidence`` literal beside the tag:
+
+- a label match: one of the topic's zh/en prefLabels or altLabels (the synonyms the documents
+  print: 长期照护险, 长护险 ...) occurs in the project's name or aliases, or the indicator's label.
+  Where two labels overlap, the longer wins (城乡居民医保村级代办员 is about village agents, not
+  about resident insurance);
+- an embedding match: the name's vector is close to a label's vector (cosine above the model's
+  tuned threshold, ``embedder.profile_for``), for names that use none of the listed words.
+
+A mention in a narrative (部门职责) is not funding: only projects with money or a
+performance-target table, and the indicators of such tables, are tagged. Tags go into one named
+graph per disclosure (``…/graph/topics/{key}``), replaced whenever the disclosure is re-tagged and
+dropped with it.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SKOS
+
+from ontology import ONTOLOGY_DIR
+from ontology.terms import BKG, GRAPH_BASE, INSTANCE_BASE
+from search.corpus import DISCLOSURE_GRAPH_PREFIX, graph_filter
+from search.sparql import PREFIXES, text
+from search.store import GraphStore
+
+TOPIC_BASE = INSTANCE_BASE + "topic/"
+TOPIC_GRAPH_PREFIX = GRAPH_BASE + "topics/"
+TOPICS_FILE = ONTOLOGY_DIR / "topics.ttl"
+
+
+@dataclass(frozen=True)
+class Label:
+    text: str
+    lang: str  # "zh" or "en"
+    kind: str  # "prefLabel" or "altLabel"
+
+
+@dataclass
+class Topic:
+    iri: str
+    slug: str
+    zh: str
+    en: str
+    labels: list[Label] = field(default_factory=list)
+    broader: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"iri": self.iri, "slug": self.slug, "label": self.zh, "label_en": self.en}
+
+
+def load_topics(path: Path | str = TOPICS_FILE) -> list[Topic]:
+    """The policy topics of the scheme (every concept under ``…/id/topic/``)."""
+    return list(_load_topics(str(path)))
+
+
+@lru_cache(maxsize=4)
+def _load_topics(path: str) -> tuple[Topic, ...]:
+    if not Path(path).exists():
+        return ()
+    graph = Graph().parse(path, format="turtle")
+    topics = []
+    for concept in sorted(set(graph.subjects(RDF.type, SKOS.Concept))):
+        if not str(concept).startswith(TOPIC_BASE):
+            continue
+        labels: list[Label] = []
+        for kind, prop in (("prefLabel", SKOS.prefLabel), ("altLabel", SKOS.altLabel)):
+            for lit in graph.objects(concept, prop):
+                lang = "en" if (lit.language or "").startswith("en") else "zh"
+                labels.append(Label(str(lit).strip(), lang, kind))
+        zh = next((l.text for l in labels if l.kind == "prefLabel" and l.lang == "zh"), "")
+        en = next((l.text for l in labels if l.kind == "prefLabel" and l.lang == "en"), "")
+        topics.append(Topic(iri=str(concept), slug=str(concept)[len(TOPIC_BASE):], zh=zh or en, en=en or zh,
+                            labels=sorted(set(labels), key=lambda l: (-len(l.text), l.text)),
+                            broader=sorted(str(b) for b in graph.objects(concept, SKOS.broader))))
+    return tuple(topics)
+
+
+# ------------------------------------------------------------------ matching
+
+
+@dataclass
+class TopicMatch:
+    topic: Topic
+    evidence: str  # e.g. "label 长期照护险" or "embedding 0.71 to 医疗救助"
+    score: float  # 1.0 for a label match, the cosine for an embedding match
+    span: tuple[int, int] | None = None
+
+
+def _en_pattern(label: str) -> re.Pattern:
+    return re.compile(r"(?<![a-z0-9])" + re.escape(label.lower()) + r"(?![a-z0-9])")
+
+
+class TopicMatcher:
+    """Finds topics in texts by label and, given an embedder, by vector similarity."""
+
+    def __init__(self, topics: list[Topic], embedder=None):
+        self.topics = topics
+        self.embedder = embedder
+        self._labels = [(t, l) for t in topics for l in t.labels if l.text]
+        self._labels.sort(key=lambda tl: -len(tl[1].text))
+        self._en = {id(l): _en_pattern(l.text) for _, l in self._labels if l.lang == "en"}
+        self._vectors: np.ndarray | None = None
+
+    # -------------------------------------------------------- labels
+
+    def label_matches(self, text_: str) -> list[TopicMatch]:
+        """Topics whose label occurs in the text; a label inside a longer matched label is ignored."""
+        if not text_:
+            return []
+        lowered = text_.lower()
+        taken: list[tuple[int, int]] = []
+        found: dict[str, TopicMatch] = {}
+        for topic, label in self._labels:
+            spans = []
+            if label.lang == "en":
+                spans = [m.span() for m in self._en[id(label)].finditer(lowered)]
+            else:
+                start = text_.find(label.text)
+                while start >= 0:
+                    spans.append((start, start + len(label.text)))
+                    start = text_.find(label.text, start + 1)
+            for s, e in spans:
+                if any(s >= a and e <= b for a, b in taken):
+                    continue  # inside a longer label already matched
+                taken.append((s, e))
+                if topic.iri not in found:
+                    found[topic.iri] = TopicMatch(topic, f"label {label.text}", 1.0, (s, e))
+        return sorted(found.values(), key=lambda m: m.span or (0, 0))
+
+    # -------------------------------------------------------- embeddings
+
+    @property
+    def label_vectors(self) -> np.ndarray:
+        if self._vectors is None:
+            self._vectors = self.embedder.encode_passages([l.text for _, l in self._labels])
+        return self._vectors
+
+    def embedding_matches(self, vectors: np.ndarray, threshold: float | None = None) -> list[list[TopicMatch]]:
+        """For each query vector, the topics whose best label is above the threshold (best first)."""
+        if self.embedder is None or not len(self._labels) or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        threshold = self.embedder.profile.topic_threshold if threshold is None else threshold
+        sims = np.atleast_2d(vectors) @ self.label_vectors.T
+        out = []
+        for row in sims:
+            best: dict[str, tuple[float, str, Topic]] = {}
+            for j in np.flatnonzero(row >= threshold):
+                topic, label = self._labels[j]
+                score = float(row[j])
+                if topic.iri not in best or score > best[topic.iri][0]:
+                    best[topic.iri] = (score, label.text, topic)
+            out.append([TopicMatch(t, f"embedding {s:.2f} to {lbl}", s)
+                        for s, lbl, t in sorted(best.values(), key=lambda x: -x[0])])
+        return out
+
+    def match(self, texts: list[str], use_embeddings: bool = True) -> list[list[TopicMatch]]:
+        """Label matches of each text; texts with none get embedding matches instead."""
+        result = [self.label_matches(t) for t in texts]
+        if use_embeddings and self.embedder is not None:
+            todo = [i for i, m in enumerate(result) if not m and texts[i]]
+            if todo:
+                vectors = self.embedder.encode_queries([texts[i] for i in todo])
+                for i, matches in zip(todo, self.embedding_matches(vectors)):
+                    result[i] = matches[:2]
+        return result
+
+
+# ------------------------------------------------------------------ tagging the store
+
+
+def topic_graph_iri(disclosure_graph: str) -> str:
+    """``…/graph/topics/{key}`` for ``…/graph/disclosure/{key}``."""
+    return TOPIC_GRAPH_PREFIX + disclosure_graph[len(DISCLOSURE_GRAPH_PREFIX):]
+
+
+def _taggable(store: GraphStore, graphs: Iterable[str] | None) -> dict[str, list[tuple[str, str, list[str]]]]:
+    """Per disclosure graph: (IRI, kind, names) of funded projects and of their indicators."""
+    result = store.query(PREFIXES + f"""
+SELECT ?g ?s ?kind ?label ?alt WHERE {{
+  {graph_filter("g", graphs)}
+  GRAPH ?g {{
+    {{ ?s a bkg:Project . BIND("project" AS ?kind)
+       FILTER(EXISTS {{ ?s bkg:amount ?amount }} || EXISTS {{ ?s bkg:hasIndicator ?i }})
+       OPTIONAL {{ ?s skos:altLabel ?alt }} }}
+    UNION
+    {{ ?p a bkg:Project ; bkg:hasIndicator ?s . BIND("indicator" AS ?kind) }}
+    ?s rdfs:label ?label .
+  }}
+}}""")
+    grouped: dict[tuple[str, str], dict] = {}
+    for row in result.rows:
+        key = (str(row["g"]), str(row["s"]))
+        entry = grouped.setdefault(key, {"kind": text(row["kind"]), "names": []})
+        for k in ("label", "alt"):
+            v = text(row.get(k))
+            if v and v not in entry["names"]:
+                entry["names"].append(v)
+    out: dict[str, list] = defaultdict(list)
+    for (g, s), entry in sorted(grouped.items()):
+        out[g].append((s, entry["kind"], entry["names"]))
+    return out
+
+
+def tag_graphs(store: GraphStore, graphs: Iterable[str] | None = None, embedder=None,
+               topics: list[Topic] | None = None) -> dict:
+    """Tag the funded projects and indicators of the given disclosure graphs (all when None).
+
+    Writes one topics graph per disclosure graph (replacing the old one) in a single transaction.
+    Returns counts: ``{"graphs": n, "tags": n, "by_label": n, "by_embedding": n}``.
+    """
+    topics = load_topics() if topics is None else topics
+    matcher = TopicMatcher(topics, embedder)
+    taggable = _taggable(store, graphs)
+    targets = sorted(set(graphs) if graphs is not None else set(taggable))
+    out_graphs: dict[str, Graph] = {}
+    stats = {"graphs": 0, "tags": 0, "by_label": 0, "by_embedding": 0}
+    for g in targets:
+        graph = Graph()
+        entries = taggable.get(g, [])
+        texts = [" ".join(names) for _, _, names in entries]
+        for (s, kind, _), matches in zip(entries, matcher.match(texts)):
+            for m in matches:
+                graph.add((URIRef(s), BKG.topic, URIRef(m.topic.iri)))
+                graph.add((URIRef(s), BKG.topicEvidence, Literal(f"{m.topic.slug}: {m.evidence}")))
+                stats["tags"] += 1
+                stats["by_label" if m.evidence.startswith("label") else "by_embedding"] += 1
+        out_graphs[topic_graph_iri(g)] = graph
+        stats["graphs"] += 1
+    if out_graphs:
+        store.replace_graphs(out_graphs)
+    return stats
+
+
+def drop_topic_graphs(store: GraphStore, disclosure_graphs: Iterable[str]) -> None:
+    """Remove the topic tags of disclosures that left the store."""
+    for g in disclosure_graphs:
+        store.drop_graph(topic_graph_iri(g))
+
+
+def orphan_topic_graphs(store: GraphStore) -> list[str]:
+    """Disclosure graphs whose topics graph remains although the disclosure is gone."""
+    names = set(store.graph_names())
+    return sorted(DISCLOSURE_GRAPH_PREFIX + g[len(TOPIC_GRAPH_PREFIX):] for g in names
+                  if g.startswith(TOPIC_GRAPH_PREFIX)
+                  and DISCLOSURE_GRAPH_PREFIX + g[len(TOPIC_GRAPH_PREFIX):] not in names)
+
+
+def tagged_state(store: GraphStore) -> set[str]:
+    """Disclosure graphs that have a topics graph."""
+    return {DISCLOSURE_GRAPH_PREFIX + g[len(TOPIC_GRAPH_PREFIX):] for g in store.graph_names()
+            if g.startswith(TOPIC_GRAPH_PREFIX)}
