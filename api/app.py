@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.app_state import IndexHandle, load_index, public_snapshot
 from api.http_errors import handle_error
 from api.query_workers import WorkerPool
+from api.responses import SafeJSONResponse
 from api.routers import disclosures, findings, health, pages, search, sparql
 from api.settings import Settings, load_settings
 from ontology.errors import BudgetKGError
@@ -40,7 +41,7 @@ RESULT_HEADERS = ["X-Result-Truncated", "X-Result-Limit", "X-Result-Count", "X-Q
 def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAPI:
     """The application for ``settings``. A ``store`` passed in is used (and not closed) instead of
     opening the configured one: tests fill a memory store and hand it over."""
-    app = FastAPI(title="budgetkg", version="0.1.0", lifespan=_lifespan,
+    app = FastAPI(title="budgetkg", version="0.1.0", lifespan=_lifespan, default_response_class=SafeJSONResponse,
                   description="Knowledge graph of Chinese county budget disclosures: a public SPARQL "
                               "endpoint, search, questions and the disclosures themselves.")
     app.state.settings = settings

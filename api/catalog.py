@@ -83,7 +83,7 @@ ORDER BY ?county ?department ?fiscal_year ?id""")
                         "totals": totals.get(r["d"], {})})
         return out
 
-    def _totals(self, disclosure: str | None = None) -> dict[str, dict[str, Decimal]]:
+    def _totals(self, disclosure: str | None = None) -> dict[str, dict[str, float]]:
         props = " ".join(f"bkg:{m.value}" for m in Measure)
         where = f"VALUES ?d {{ {disclosure} }}" if disclosure else "?d a bkg:Disclosure ."
         rows = self._rows(f"""
@@ -115,32 +115,41 @@ SELECT ?file ?sha256 ?layout ?lines ?pages ?truncated WHERE {{
   OPTIONAL {{ {d} bkg:pageCount ?pages }} OPTIONAL {{ {d} bkg:truncated ?truncated }} }}""")
         lines = self.budget_lines(d_iri)
         projects = self._projects(d_iri)
-        return {**meta, "source": source[0] if source else {}, "budget_lines": lines,
-                "chart": spending_by_function(lines), "projects": projects,
-                "department_indicators": self._indicators_of([d_iri]).get(d_iri, []),
-                "findings": self.findings(disclosure=d_iri), "cites": self._cited(d_iri)}
+        out = {**meta, "source": source[0] if source else {}, "budget_lines": lines,
+               "chart": spending_by_function(lines), "projects": projects,
+               "department_indicators": self._indicators_of([d_iri]).get(d_iri, []),
+               "findings": self.findings(disclosure=d_iri), "cites": self._cited(d_iri)}
+        file = out["source"].get("file")
+        if file:  # every fact of this disclosure was read from its one file
+            items = lines + projects + out["department_indicators"] + [i for p in projects for i in p["indicators"]]
+            for item in items:
+                if item.get("source"):
+                    item["source"].setdefault("file", file)
+        return out
 
     def budget_lines(self, d_iri: str) -> list[dict]:
+        # Classification concepts are shared by every disclosure (each adds the name it printed),
+        # so a line's name is read from its own label ("210 卫生健康支出"), not the concept's.
         rows = self._rows(f"""
-SELECT ?line ?label ?code ?name ?kind ?table ?amount ?basic ?project ?ls ?le WHERE {{
+SELECT DISTINCT ?line ?label ?code ?kind ?table ?amount ?basic ?project ?ls ?le WHERE {{
   <{d_iri}> bkg:hasBudgetLine ?line .
   ?line bkg:classification ?c .
   OPTIONAL {{ ?line rdfs:label ?label }}
-  OPTIONAL {{ ?c skos:notation ?code }} OPTIONAL {{ ?c skos:prefLabel ?name FILTER(LANG(?name) = "zh") }}
+  OPTIONAL {{ ?c skos:notation ?code }}
   OPTIONAL {{ ?line bkg:classificationKind ?kind }}
   OPTIONAL {{ ?line bkg:sourceTable ?t . BIND(REPLACE(STR(?t), "^.*/", "") AS ?table) }}
   OPTIONAL {{ ?line bkg:amount ?amount }} OPTIONAL {{ ?line bkg:basicAmount ?basic }}
   OPTIONAL {{ ?line bkg:projectAmount ?project }}
   OPTIONAL {{ ?line bkg:lineStart ?ls }} OPTIONAL {{ ?line bkg:lineEnd ?le }}
 }} ORDER BY ?table ?ls ?code""")
-        return [{"iri": r["line"], "code": r.get("code"), "name": r.get("name") or r.get("label"),
+        return [{"iri": r["line"], "code": r.get("code"), "name": _line_name(r.get("label"), r.get("code")),
                  "kind": r.get("kind"), "table": r.get("table"), "amount": r.get("amount"),
                  "basic_amount": r.get("basic"), "project_amount": r.get("project"),
                  "source": _span(r)} for r in rows]
 
     def _projects(self, d_iri: str) -> list[dict]:
         rows = self._rows(f"""
-SELECT ?p ?label ?amount ?code ?goal ?ls ?le (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts)
+SELECT DISTINCT ?p ?label ?amount ?code ?goal ?ls ?le (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts)
 WHERE {{
   <{d_iri}> bkg:hasProject ?p .
   OPTIONAL {{ ?p rdfs:label ?label }} OPTIONAL {{ ?p bkg:amount ?amount }}
@@ -160,7 +169,7 @@ WHERE {{
             return {}
         values = " ".join(f"<{p}>" for p in parents)
         rows = self._rows(f"""
-SELECT ?parent ?i ?label ?level1 ?level2 ?value ?comparator ?number ?unit ?basis ?description ?ls ?le WHERE {{
+SELECT DISTINCT ?parent ?i ?label ?level1 ?level2 ?value ?comparator ?number ?unit ?basis ?description ?ls ?le WHERE {{
   VALUES ?parent {{ {values} }}
   ?parent bkg:hasIndicator ?i . ?i a bkg:PerformanceIndicator .
   OPTIONAL {{ ?i rdfs:label ?label }}
@@ -217,11 +226,11 @@ SELECT DISTINCT ?l ?label ?number ?title WHERE {{
         if check:
             filters.append(f"FILTER(STR(?check) = {literal(check)})")
         rows = self._rows(f"""
-SELECT ?d ?id ?dlabel ?f ?check ?severity ?message ?expected ?found ?difference ?tolerance ?subject ?ls ?le
+SELECT DISTINCT ?d ?id ?dlabel ?file ?f ?check ?severity ?message ?expected ?found ?difference ?tolerance ?subject ?ls ?le
 WHERE {{
   {" ".join(f for f in filters if f.startswith("VALUES"))}
   ?d bkg:hasFinding ?f ; dct:identifier ?id .
-  OPTIONAL {{ ?d rdfs:label ?dlabel }}
+  OPTIONAL {{ ?d rdfs:label ?dlabel }} OPTIONAL {{ ?d bkg:fileName ?file }}
   OPTIONAL {{ ?f bkg:checkName ?check }}
   OPTIONAL {{ ?f bkg:severity ?sev . BIND(REPLACE(STR(?sev), "^.*/", "") AS ?severity) }}
   OPTIONAL {{ ?f rdfs:comment ?message }}
@@ -279,16 +288,31 @@ SELECT ?parent ?i ?label ?level1 ?level2 ?value ?comparator ?number ?unit ?basis
 
 
 def _py(term):
+    """A result term as a JSON-ready value: amounts (xsd:decimal) become numbers."""
     if isinstance(term, Literal):
         value = term.toPython()
-        return value if not isinstance(value, Literal) else str(term)
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+        if isinstance(value, (str, int, float, bool)):
+            return value
+        return str(term)
     return str(term)
 
 
 def _span(row: dict) -> dict | None:
+    """Where a fact was read, in the shape the search API uses: {"file", "lines": [start, end]}."""
     if row.get("ls") is None:
         return None
-    return {"line_start": row["ls"], "line_end": row.get("le", row["ls"])}
+    out = {"lines": [row["ls"], row.get("le", row["ls"])]}
+    if row.get("file"):
+        out["file"] = row["file"]
+    return out
+
+
+def _line_name(label: str | None, code: str | None) -> str | None:
+    if label and code and label.startswith(code + " "):
+        return label[len(code) + 1:]
+    return label
 
 
 def _index_of(indicator_iri: str) -> tuple[int, str]:
@@ -312,7 +336,7 @@ def spending_by_function(lines: list[dict]) -> dict:
                 and len(ln["code"]) == 3 and ln.get("amount") is not None]
         if bars:
             bars.sort(key=lambda b: -b["amount"])
-            total = sum((b["amount"] for b in bars), Decimal(0))
+            total = round(sum(b["amount"] for b in bars), 2)
             return {"table": table, "total": total, "bars": bars}
     return {"table": None, "total": None, "bars": []}
 

@@ -2,7 +2,6 @@
 
 ``<``, ``>`` and ``&`` inside strings are written as ``\\u003c``-style escapes (the same JSON value),
 so a project named ``<script>…`` stays inert even if some client renders a response as HTML.
-Decimals (amounts in 万元) become JSON numbers.
 """
 from __future__ import annotations
 

@@ -149,12 +149,12 @@ def check_update_request(update: str | None) -> None:
         raise GuardRejected("SPARQL Update is not allowed: this endpoint is read-only", 403, "update_forbidden")
 
 
-_IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^<>\"{}|^`\\\x00-\x20]+$")
+_IRI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^<>\"{}|^`\\\x00-\x20]+")
 
 
 def check_iri(iri: str, *, what: str = "IRI", max_length: int = 2000) -> str:
     """An absolute IRI safe to write between ``<`` and ``>`` in SPARQL, or GuardRejected(400)."""
-    if len(iri) > max_length or not _IRI_RE.match(iri):
+    if len(iri) > max_length or not _IRI_RE.fullmatch(iri):
         shown = iri if len(iri) <= 80 else iri[:80] + "…"
         raise GuardRejected(f"invalid {what} {shown!r}: give an absolute IRI without spaces, quotes or "
                             "angle brackets", 400, "invalid_iri")

@@ -19,6 +19,8 @@ from xml.sax.saxutils import escape as xml_escape, quoteattr
 
 import pyoxigraph as ox
 
+from ontology.errors import BudgetKGError
+
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -73,7 +75,7 @@ PREFIXES = {
 }
 
 
-class NotAcceptable(Exception):
+class NotAcceptable(BudgetKGError):
     """No format the client accepts fits the result kind; carries the formats on offer."""
 
     def __init__(self, offered: list[str]):

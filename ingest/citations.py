@@ -27,7 +27,14 @@ _DOC_TYPES = "通知|意见|办法|方案|规定|决定|批复|请示|函|细则
 _ORGAN = r"(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|委员会|财政局|财政厅|医疗保障局|局|厅|部|委)"
 # An unbracketed title: [issuing organ]关于……的通知 (no sentence punctuation inside).
 _BARE_TITLE_RE = re.compile(
-    rf"(?P<title>(?:[\u4e00-\u9fff]{{2,24}}?{_ORGAN})?关于[^，。；;\t《》\n]{{2,80}}?(?:{_DOC_TYPES}))"
+    rf"(?P<title>(?:[\u4e00-\u9fff]{{2,24}}?{_ORGAN})?关于[^，。；;\t《》\n]{{2,80}}(?:{_DOC_TYPES}))"
+)
+# A title printed right after its number without 《》 and without a document type, as project names
+# of carried-over funds are (兴财社(2022)82号关于下达2022年…补助资金预算晋财社(2021)250号).
+_AFTER_NUMBER_TITLE_RE = re.compile(r"(?:文件|文)?\s*(?P<title>关于[^，。；;,\t\n《》]{4,80})")
+# A title in round brackets right after the organ that issued it: 国务院(社会救助暂行办法).
+_ROUND_TITLE_RE = re.compile(
+    rf"(?:国务院|政府|部|委|厅|局|办公室)[（(](?P<title>[\u4e00-\u9fff]{{2,30}}(?:{_DOC_TYPES}))[)）]"
 )
 _RUN_IN_RE = re.compile(r"^(?:根据|依据|按照|依照|参照|执行|落实|贯彻|转发|印发|文件|号文|号|文|及|和|与|的|是|为)+")
 _NESTING_VERBS_RE = re.compile(r"(?:印发|转发|发布|颁布|公布|下发|关于)\s*$")
@@ -124,6 +131,29 @@ def _bare_titles(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, int
     return out
 
 
+def _titles_after_numbers(text: str, numbers: list[DocNumberMatch],
+                          taken: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """关于… right after a 文号, up to the next 文号 or cell or clause end."""
+    out = []
+    for idx, m in enumerate(numbers):
+        t = _AFTER_NUMBER_TITLE_RE.match(text, m.end)
+        if not t:
+            continue
+        start, end = t.start("title"), t.end("title")
+        if idx + 1 < len(numbers) and numbers[idx + 1].start < end:
+            end = numbers[idx + 1].start
+        if any(s < end and start < e for s, e in taken):
+            continue
+        title = tidy(text[start:end]).rstrip("-—_ ")
+        if len(title) >= 6:
+            out.append((title, start, start + len(text[start:end].rstrip("-—_ "))))
+    return out
+
+
+def _round_titles(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group("title"), m.start("title") - 1, m.end("title") + 1) for m in _ROUND_TITLE_RE.finditer(text)]
+
+
 def _adjacent(gap: str, limit: int) -> bool:
     return len(gap) <= limit and not re.search(r"[，。；;,、]", gap)
 
@@ -135,8 +165,12 @@ def find_citations(blocks: list[Block], page_of=None) -> list[LegalReference]:
         text = unit.text
         numbers: list[DocNumberMatch] = find_document_numbers(text)
         titles = _titles(text)
-        bare = _bare_titles(text, [(m.start, m.end) for m in numbers] + [(s, e) for _, s, e in titles])
-        all_titles = sorted(titles + [t for t in bare if _bare_is_citation(t, text, numbers)], key=lambda t: t[1])
+        taken = [(m.start, m.end) for m in numbers] + [(s, e) for _, s, e in titles]
+        bare = [t for t in _bare_titles(text, taken) if _bare_is_citation(t, text, numbers)]
+        taken += [(s, e) for _, s, e in bare]
+        bare += _titles_after_numbers(text, numbers, taken)
+        bare += [t for t in _round_titles(text) if not any(s < t[2] and t[1] < e for s, e in taken)]
+        all_titles = sorted(titles + bare, key=lambda t: t[1])
         used_numbers: set[int] = set()
         for title, start, end in all_titles:
             number = None

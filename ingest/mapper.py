@@ -51,6 +51,15 @@ KIND_LABELS_ZH = {
     DocumentKind.PERFORMANCE_TARGETS: "绩效目标",
 }
 
+# The 一级 category each standard 二级 category sits under (skos:broader in codelists.ttl; a test
+# keeps the two in step). Some tables print a 二级 name with no 一级 beside it (002 prints
+# 可持续影响 straight after 成本指标); the 二级 then implies its 一级. 成本 has no fixed 一级.
+LEVEL2_BROADER = {
+    "quantity": "output", "quality": "output", "timeliness": "output",
+    "economic-benefit": "outcome", "social-benefit": "outcome", "ecological-benefit": "outcome",
+    "sustainability": "outcome", "beneficiary-satisfaction": "satisfaction",
+}
+
 # Where a Measure's preferred figure is missing, nothing is asserted: absence is not zero.
 _MEASURE_TERMS = {m: BKG[m.value] for m in Measure}
 
@@ -342,6 +351,9 @@ class _Mapper:
         g.add((node, RDFS.label, Literal(clean_text(indicator.name), lang=ZH)))
         level1 = self._category(indicator.level1, 1)
         level2 = self._category(indicator.level2, 2)
+        if level1 is None:
+            implied = LEVEL2_BROADER.get(canonical_level2(indicator.level2 or "") or "")
+            level1 = self._concept(iris.indicator_category_iri(implied)) if implied else None
         if level1 is not None:
             g.add((node, BKG.indicatorLevel1, level1))
         if level2 is not None:

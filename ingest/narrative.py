@@ -34,8 +34,7 @@ def enrich_narrative(disclosure: Disclosure, source: SourceText) -> None:
     blocks: list[Block] = _step(disclosure, "read prose", lambda: read_blocks(source), [])
     sections: list[Section] = _step(disclosure, "split sections", lambda: split_sections(blocks), [])
     contacts = _step(disclosure, "find contacts", lambda: find_contacts(source), [])
-    disclosure.contacts.extend(c for c in contacts if (c.role, c.name, c.phone) not in
-                               {(k.role, k.name, k.phone) for k in disclosure.contacts})
+    _add_contacts(disclosure, contacts)
     _step(disclosure, "passages", lambda: disclosure.passages.extend(
         _passages(sections, disclosure.contacts, page_of)), None)
 
@@ -54,6 +53,18 @@ def enrich_narrative(disclosure: Disclosure, source: SourceText) -> None:
         found = find_citations(blocks, page_of)
         disclosure.legal_refs.extend(merge_citations(disclosure.legal_refs, found))
     _step(disclosure, "citations", citations, None)
+
+
+def _add_contacts(disclosure: Disclosure, contacts) -> None:
+    """Add contacts, completing (not repeating) a person a layout parser already recorded."""
+    for contact in contacts:
+        same = next((c for c in disclosure.contacts if (c.role, c.name) == (contact.role, contact.name)
+                     and (c.phone is None or contact.phone is None or c.phone == contact.phone)), None)
+        if same is None:
+            disclosure.contacts.append(contact)
+            continue
+        same.phone = same.phone or contact.phone
+        same.span = same.span or contact.span
 
 
 def _passages(sections: list[Section], contacts, page_of) -> list[Passage]:

@@ -24,7 +24,8 @@ _LABELS: list[tuple[Measure, str]] = [
     (Measure.TOTAL_REVENUE, r"部门预算收入总计|预算收入总计|收入预算总计|收入总计|收入预算|预算收入|收入总预算"),
     (Measure.TOTAL_EXPENDITURE, r"部门预算支出总计|预算支出总计|支出预算总计|支出总计|支出预算|预算支出|支出总预算"),
     (Measure.CURRENT_YEAR_REVENUE, r"本年收入(?:合计)?|当年拨款收入"),
-    (Measure.CURRENT_YEAR_EXPENDITURE, r"本年支出(?:合计)?|本年预算安排"),
+    # Not 本年预算安排: in some templates 本年支出合计 includes carried-over spending, and that does not.
+    (Measure.CURRENT_YEAR_EXPENDITURE, r"本年支出合计"),
     (Measure.GENERAL_BUDGET_REVENUE, r"一般公共预算(?:财政)?(?:拨款)?收入"),
     (Measure.BASIC_EXPENDITURE, r"基本支出"),
     (Measure.PROJECT_EXPENDITURE, r"项目支出"),
@@ -72,12 +73,21 @@ def _clause_end(text: str, pos: int, breaks: str = _SENTENCE_BREAK) -> int:
 
 
 def _is_current_year(text: str, label_start: int, year: int | None) -> bool:
-    """False when the nearest year before the label in its sentence is not the fiscal year."""
+    """False when the sentence dates the figure to another year (2022 年预算安排 8141.01 万元).
+
+    The nearest year before the label in its sentence decides, skipping years that are only
+    compared with (较 2022 年, 与 2022 年相比).
+    """
     if year is None:
         return True
-    start = _clause_start(text, label_start, _SENTENCE_BREAK + "，,")
-    years = _YEAR_RE.findall(text[start:label_start])
-    return not years or int(years[-1]) == year
+    start = _clause_start(text, label_start, _SENTENCE_BREAK)
+    for m in reversed(list(_YEAR_RE.finditer(text, start, label_start))):
+        before = text[max(start, m.start() - 2):m.start()]
+        after = text[m.end():m.end() + 2]
+        if re.search(r"[与较比同]$", before) or re.match(r"相比|比较|同期|底|末", after):
+            continue
+        return int(m.group(1)) == year
+    return True
 
 
 @dataclass
@@ -109,9 +119,10 @@ def find_figures(blocks: list[Block], fiscal_year: int | None, page_of=None) -> 
                 continue  # inside a longer label (一般公共预算收入 holds 预算收入)
             if _CHANGE_RE.search(m.group("gap")):
                 continue
-            if measure in (Measure.TOTAL_REVENUE, Measure.TOTAL_EXPENDITURE) and _FUND_PREFIX_RE.search(text[:start]):
+            before = text[max(0, start - 4):start]
+            if measure in (Measure.TOTAL_REVENUE, Measure.TOTAL_EXPENDITURE) and _FUND_PREFIX_RE.search(before):
                 continue
-            if measure not in (Measure.CARRYOVER, Measure.FIXED_ASSETS) and text[max(0, start - 2):start] in ("上年", "去年"):
+            if measure not in (Measure.CARRYOVER, Measure.FIXED_ASSETS) and before.endswith(("上年", "去年")):
                 continue
             if not _is_current_year(text, start, fiscal_year):
                 continue

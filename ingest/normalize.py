@@ -178,6 +178,10 @@ def find_document_numbers(text: str, span: Span | None = None) -> list[DocNumber
     out = []
     for m in _DOC_NUMBER_RE.finditer(text):
         issuer = _trim_issuer(m.group("issuer")) or None
+        # A unit after a number in a table cell is not an issuer: ≧2000人 【2008】2号, ≤10000/人次 【2008】2号.
+        run_start = m.start("issuer")
+        if issuer and len(m.group("issuer")) <= 2 and run_start > 0 and text[run_start - 1] in "0123456789/%":
+            issuer = None
         year = int(m.group("year"))
         serial = str(int(m.group("serial")))
         start = m.start("issuer") + (len(m.group("issuer")) - len(issuer or ""))
@@ -314,7 +318,7 @@ def economic_parent(code: str) -> str | None:
 
 def strip_markup(text: str) -> str:
     """Remove HTML tags and Markdown emphasis/heading marks from a line (003 carries <b> and #)."""
-    text = re.sub(r"<[^>]{1,200}>", "", text)
+    text = re.sub(r"</?[A-Za-z][^<>]{0,200}>", "", text)  # HTML tags only: <条例> in a title stays
     text = re.sub(r"^\s{0,3}#{1,6}\s*", "", text)
     text = text.replace("**", "")
     return unicodedata.normalize("NFC", text)

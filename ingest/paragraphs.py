@@ -11,6 +11,7 @@ from, so a match anywhere in joined text maps back to a line range.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -56,30 +57,38 @@ class Block:
 
 # ------------------------------------------------------------------ characters
 
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_CJKISH_RE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’—…·《》]")
 SENTENCE_END = "。！？；!?;"
+_CJK_PUNCTUATION = set("“”‘’—…·")
 
 
 def is_cjk(ch: str) -> bool:
-    return bool(_CJK_RE.match(ch))
+    """A CJK ideograph (basic block, extension A, compatibility)."""
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
 def is_cjkish(ch: str) -> bool:
     """CJK characters and CJK/full-width punctuation."""
-    return bool(_CJKISH_RE.match(ch))
+    return ("\u3000" <= ch <= "\u303f" or is_cjk(ch) or "\uff00" <= ch <= "\uffef"
+            or ch in _CJK_PUNCTUATION)
 
 
 def display_width(text: str) -> int:
     """Width of a line as printed: CJK and full-width characters count two."""
-    return sum(2 if is_cjkish(ch) else 1 for ch in text)
+    return len(text) + sum(1 for ch in text if ch >= "\u3000" or ch in _CJK_PUNCTUATION)
+
+
+# Last characters of organ names (市委, 人民政府, 财政局, 财政厅, 教育部, 委员会, 办公室 ...).
+_ORGAN_ENDINGS = set("委府局厅部院会室办署")
 
 
 def tidy_chars(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Collapse whitespace and drop the spaces PDF text puts around numbers between Chinese words.
+    """Collapse whitespace and drop the spaces PDF text puts around numbers and punctuation.
 
-    A space survives only between two Latin letters/digits (``Excel 2019``, ``2023 12``), so
-    ``2023 年支出预算 7895.40 万元`` becomes ``2023年支出预算7895.40万元``.
+    ``2023 年支出预算 7895.40 万元`` becomes ``2023年支出预算7895.40万元`` and ``医疗、 医保`` becomes
+    ``医疗、医保``, and a wrap artifact inside a word (``中央和省 级财政``) goes too. A space survives
+    between two Latin letters or digits (``Excel 2019``) and, printed inside one line, after the name
+    of an organ (``中共廊坊市委 廊坊市人民政府``: two issuers of one document). Line breaks never
+    become spaces, so rejoined lines never gain one.
     """
     out: list[tuple[str, int]] = []
     i = 0
@@ -92,7 +101,9 @@ def tidy_chars(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
                 j += 1
             left = out[-1][0] if out else ""
             right = chars[j][0] if j < n else ""
-            if left and right and not (is_cjkish(left) or is_cjkish(right)):
+            same_line = bool(out) and j < n and out[-1][1] == chars[j][1]
+            if left and right and (not (is_cjkish(left) or is_cjkish(right))
+                                   or (same_line and left in _ORGAN_ENDINGS and is_cjk(right))):
                 out.append((" ", line))
             i = j
             continue
@@ -201,8 +212,8 @@ def _heading_title_ok(title: str) -> bool:
     if title[-1] in "，、,（(《“-—":
         return False
     body = title[:-1] if title[-1] in "。：:" else title
-    if re.search(r"[。；;：:]", body):
-        return False
+    if re.search(r"[。；;：:]", body) or re.search(r"是指|是对|系指", body):
+        return False  # a sentence or a definition (十一、国有资本经营预算是对…), not a title
     commas = len(re.findall(r"[，,]", body))
     return commas == 0 or (commas == 1 and len(body) <= 20)
 
@@ -238,9 +249,12 @@ def is_row_like(text: str) -> bool:
 
 
 def _is_numeric_row(text: str) -> bool:
-    """Cells that are mostly amounts: ``4、其他固定资产 163 27.89``, ``9.20 9.20``."""
+    """Cells that are mostly amounts: ``4、其他固定资产 163 27.89``, ``9.20 9.20``.
+
+    A wrapped sentence listing amounts (``4.18 万元、邮电费 2.81 万元、…``) is not a row: it has 、.
+    """
     tokens = text.split()
-    if len(tokens) < 2 or re.search(r"[，。；,;]", text):
+    if len(tokens) < 2 or re.search(r"[，。；,;]", text) or "、" in re.sub(rf"(?:^|\s){_CN_NUM}、", " ", text):
         return False
     numeric = sum(1 for tok in tokens if re.fullmatch(r"[-+≥≤=<>]?[\d,.%—-]+", tok))
     return numeric >= 2 and numeric * 2 >= len(tokens)
@@ -301,20 +315,32 @@ def _mark_table_fragments(lines: list[_Line], wrap: int | None) -> None:
         if frag[i] and ((i > 0 and frag[i - 1]) or (i + 1 < len(content) and frag[i + 1])):
             ln.kind = BlockKind.TABLE
     short = 0.5 * wrap if wrap else 40
-    changed = True
-    while changed:
-        changed = False
-        for i, ln in enumerate(content):
-            if ln.kind != BlockKind.PROSE or display_width(ln.text) > short:
-                continue
-            prev_ln = content[i - 1] if i > 0 else None
-            next_ln = content[i + 1] if i + 1 < len(content) else None
-            if prev_ln is not None and prev_ln.kind == BlockKind.PROSE and wrap \
-                    and display_width(prev_ln.text) >= 0.8 * wrap:
-                continue
-            if any(o is not None and o.kind == BlockKind.TABLE for o in (prev_ln, next_ln)):
-                ln.kind = BlockKind.TABLE
-                changed = True
+
+    def cell_like(i: int) -> bool:
+        ln = content[i]
+        if ln.kind != BlockKind.PROSE or display_width(ln.text) > short:
+            return False
+        prev_ln = content[i - 1] if i > 0 else None
+        return not (prev_ln is not None and prev_ln.kind == BlockKind.PROSE and wrap
+                    and display_width(prev_ln.text) >= 0.8 * wrap)
+
+    # One sweep each way spreads "table" through every run of short lines that touches a table.
+    for i in range(1, len(content)):
+        if content[i - 1].kind == BlockKind.TABLE and cell_like(i):
+            content[i].kind = BlockKind.TABLE
+    for i in range(len(content) - 2, -1, -1):
+        if content[i + 1].kind == BlockKind.TABLE and cell_like(i):
+            content[i].kind = BlockKind.TABLE
+
+
+def _mark_captions(lines: list[_Line]) -> None:
+    """An unnumbered heading directly above a table is the table's caption (部门政府采购预算, set
+    as ``##`` by a PDF reader), not a section: it is dropped like the table itself."""
+    content = [ln for ln in lines if ln.kind != BlockKind.NOISE]
+    for ln, nxt in zip(content, content[1:]):
+        if (ln.kind == BlockKind.HEADING and ln.heading and ln.heading[1] is None
+                and ln.heading[0] in (0, 5) and nxt.kind == BlockKind.TABLE):
+            ln.kind = BlockKind.TABLE
 
 
 # ------------------------------------------------------------------ joining
@@ -337,15 +363,28 @@ def _wrap_width(lines: list[_Line]) -> int | None:
     return top if full >= 5 and full >= 0.12 * len(widths) else None
 
 
-def _continues(last_line: str, paragraph: str, nxt: str, wrap: int | None) -> bool:
-    """Whether the prose line ``nxt`` continues the paragraph whose last printed line is ``last_line``."""
+_CONTINUATION_RE = re.compile(r"^(?:[\d.,]+\s*(?:万元|亿元|元|万|%|％|人次|人|个|次)(?:[，。、；）)]|$)|号[）)])")
+
+
+# Words no sentence ends with: a line ending in one was cut (…按照某某县人民政府关于 / 印发…).
+_OPEN_END_RE = re.compile(r"(?:关于|按照|根据|依据|依照|以及|通过|和|及|与|的|对|在|把|从|向|由)$")
+
+
+def _continues(last_line: str, open_bracket: bool, nxt: str, wrap: int | None) -> bool:
+    """Whether the prose line ``nxt`` continues the paragraph whose last printed line is ``last_line``
+    (``open_bracket``: the paragraph so far has an unclosed 《 or （)."""
     if list_marker(nxt) or nxt.startswith(("注：", "注:")):
         return False
     if nxt[0] in "，。、；：）)》”％%,.;:":
         return True
+    # A line cannot open with the tail of an amount or of a 文号: "200.00 万元，…", "号）相关规定".
+    if last_line[-1] not in SENTENCE_END and _CONTINUATION_RE.match(nxt):
+        return True
+    if _OPEN_END_RE.search(last_line):
+        return True
     if last_line[-1] in "，、（(《“：:—-,":
         return True
-    if paragraph.count("《") > paragraph.count("》") or paragraph.count("（") > paragraph.count("）"):
+    if open_bracket:
         return True
     if wrap and display_width(last_line) >= 0.8 * wrap and last_line[-1] not in SENTENCE_END:
         return True
@@ -370,63 +409,71 @@ def _make_block(kind: BlockKind, parts: list[_Line], heading=None, tidy_text: bo
     return block
 
 
+def _prose_run(lines: list[_Line], i: int, wrap: int | None) -> int:
+    """The index after the last line of the paragraph starting at ``lines[i]`` (page numbers and
+    other noise in between are skipped, so a paragraph continues over a page break)."""
+    last = lines[i]
+    texts = [last.text]
+    depth = Counter(ch for ch in last.text if ch in "《》（）")
+    j = k = i + 1
+    while k < len(lines):
+        nxt = lines[k]
+        if nxt.kind == BlockKind.NOISE:
+            k += 1
+            continue
+        # An unnumbered label heading (编制是：) right after a wrapped line is that line's tail.
+        joinable = nxt.kind == BlockKind.PROSE or (nxt.kind == BlockKind.HEADING and nxt.heading
+                                                   and nxt.heading[0] == 5)
+        # A wrapped caption (…绩效目 / 标表) ends in a short piece that looks like a table cell.
+        caption_tail = (nxt.kind in (BlockKind.TABLE, BlockKind.TABLE_TITLE) and wrap and len(nxt.text) <= 4
+                        and display_width(last.text) >= 0.8 * wrap and is_table_title("".join(texts) + nxt.text))
+        open_bracket = depth["《"] > depth["》"] or depth["（"] > depth["）"]
+        if not ((joinable and _continues(last.text, open_bracket, nxt.text, wrap)) or caption_tail):
+            break
+        last = nxt
+        texts.append(nxt.text)
+        depth.update(ch for ch in nxt.text if ch in "《》（）")
+        j = k = k + 1
+        if caption_tail:
+            break
+    return j
+
+
+def _titled_part(lines: list[_Line], i: int) -> int | None:
+    """For 第一部分 alone on its line (DOCX, PDF): the index of the short line that is its title."""
+    j = i + 1
+    while j < len(lines) and lines[j].kind == BlockKind.NOISE:
+        j += 1
+    if j < len(lines) and lines[j].kind in (BlockKind.PROSE, BlockKind.TABLE_TITLE) and len(lines[j].text) <= 30:
+        return j
+    return None
+
+
 def read_blocks(source: SourceText) -> list[Block]:
     """The text as blocks in reading order: prose paragraphs joined across wrapped lines and pages."""
     lines = [ln for ln in (_classify_line(i, raw) for i, raw in enumerate(source.lines, 1)) if ln]
     wrap = _wrap_width(lines)
     _mark_table_fragments(lines, wrap)
+    _mark_captions(lines)
     blocks: list[Block] = []
     i = 0
-    n = len(lines)
-    while i < n:
+    while i < len(lines):
         ln = lines[i]
         if ln.kind == BlockKind.PROSE:
-            parts = [ln]
-            j = i + 1
-            while j < n:
-                nxt = lines[j]
-                if nxt.kind == BlockKind.NOISE:
-                    j += 1
-                    continue
-                paragraph = "".join(p.text for p in parts)
-                # An unnumbered label heading (编制是：) right after a wrapped line is its tail.
-                joinable = nxt.kind == BlockKind.PROSE or (nxt.kind == BlockKind.HEADING and nxt.heading
-                                                           and nxt.heading[0] == 5)
-                if joinable and _continues(parts[-1].text, paragraph, nxt.text, wrap):
-                    parts.append(nxt)
-                    j += 1
-                    continue
-                # A wrapped caption (…绩效目 / 标表) ends in a short piece that looks like a cell.
-                if (nxt.kind in (BlockKind.TABLE, BlockKind.TABLE_TITLE) and wrap and len(nxt.text) <= 4
-                        and display_width(parts[-1].text) >= 0.8 * wrap and is_table_title(paragraph + nxt.text)):
-                    parts.append(nxt)
-                    j += 1
-                break
-            i = j
+            j = _prose_run(lines, i, wrap)
+            parts = [p for p in lines[i:j] if p.kind != BlockKind.NOISE]
             text = "".join(p.text for p in parts)
-            if is_table_title(text):
-                blocks.append(_make_block(BlockKind.TABLE_TITLE, parts))
+            blocks.append(_make_block(BlockKind.TABLE_TITLE if is_table_title(text) else BlockKind.PROSE, parts))
+            i = j
+        elif ln.kind == BlockKind.HEADING and ln.heading and ln.heading[0] == 0 and not ln.heading[2] \
+                and (j := _titled_part(lines, i)) is not None:
+            title = lines[j]
+            if title.kind == BlockKind.TABLE_TITLE:
+                blocks.append(_make_block(BlockKind.TABLE_TITLE, [ln, title]))
             else:
-                blocks.append(_make_block(BlockKind.PROSE, parts))
-            continue
-        if ln.kind == BlockKind.HEADING:
-            parts = [ln]
-            heading = ln.heading
-            # 第一部分 alone on its line takes the next short line as its title (DOCX, PDF).
-            if heading and heading[0] == 0 and not heading[2]:
-                j = i + 1
-                while j < n and lines[j].kind == BlockKind.NOISE:
-                    j += 1
-                if j < n and lines[j].kind in (BlockKind.PROSE, BlockKind.TABLE_TITLE) and len(lines[j].text) <= 30:
-                    parts.append(lines[j])
-                    heading = (0, heading[1], lines[j].text)
-                    kind = BlockKind.TABLE_TITLE if lines[j].kind == BlockKind.TABLE_TITLE else BlockKind.HEADING
-                    blocks.append(_make_block(kind, parts, heading if kind == BlockKind.HEADING else None))
-                    i = j + 1
-                    continue
-            blocks.append(_make_block(BlockKind.HEADING, parts, heading))
+                blocks.append(_make_block(BlockKind.HEADING, [ln, title], (0, ln.heading[1], title.text)))
+            i = j + 1
+        else:
+            blocks.append(_make_block(ln.kind, [ln], ln.heading, tidy_text=ln.kind != BlockKind.TABLE))
             i += 1
-            continue
-        blocks.append(_make_block(ln.kind, [ln], tidy_text=ln.kind != BlockKind.TABLE))
-        i += 1
     return blocks

@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 
 from ingest.model import Disclosure
 from ingest.source import SourceText, text_source
-from ontology.errors import UnknownFormat
+from ontology.errors import InputError, UnknownFormat
 
 # ------------------------------------------------------------------ layouts
 
@@ -137,6 +137,8 @@ def reader_for(path: Path, override: str | None = None) -> FormatReader:
             head = fh.read(2048)
     except OSError as exc:
         raise UnknownFormat(str(path), f"cannot read file: {exc.strerror or exc}") from None
+    if not head:  # before sniffing, or an empty .docx would be called a renamed .doc
+        raise InputError(str(path), "file is empty")
     if _is_ole(head):
         raise UnknownFormat(str(path), "legacy Word/WPS binary (.doc/.wps) is not supported; "
                                        "save it as .docx or PDF first")

@@ -94,7 +94,12 @@ def split_sections(blocks: list[Block]) -> list[Section]:
             kind = classify_heading(block.title)
             level = block.level if block.level is not None else 5
             top = level <= 1 and (current is None or level <= current.level)
-            if kind is not None or top:
+            # A numbered sentence ((九)所属事业单位承担的行政职能全部划归行政机关。) is an item of the
+            # section it stands in, whatever it mentions; so is any sub-heading of a glossary.
+            item = block.text.endswith("。") or (current is not None and current.kind == SectionKind.GLOSSARY)
+            if current is not None and item and not top:
+                current.blocks.append(block)
+            elif kind is not None or top:
                 close()
                 current = Section(kind or SectionKind.OTHER, block.title or "", level, block)
             elif current is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ontology.terms import GRAPH_BASE
+from search.lexical import DOC_NUMBER
 from search.sparql import PREFIXES, iri, text, value
 from search.store import GraphStore
 
@@ -385,7 +386,10 @@ SELECT ?g ?s ?kind ?title ?body ?p ?pLabel ?ls ?le ?page WHERE {{
         start = value(rows[0].get("ls"))
         end = value(rows[0].get("le"))
         for n, (chunk, offset) in enumerate(chunk_text(body)):
-            item = _base("text", rows[0], title or (kind or "passage"), chunk, ctx, g)
+            if not _worth_indexing(chunk, ctx):
+                continue
+            shown = f"{title}：{chunk}" if kind == "project-detail" and title else chunk
+            item = _base("text", rows[0], title or (kind or "passage"), shown, ctx, g)
             item.chunk = n
             item.project, item.project_iri = project, text(rows[0].get("p"))
             item.extra = {"section": kind, "title": title or None}
@@ -397,6 +401,20 @@ SELECT ?g ?s ?kind ?title ?body ?p ?pLabel ?ls ?le ?page WHERE {{
                 item.source["lines"] = [first, first + chunk.count("\n")]
             items.append(item)
     return items
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+# Fewer CJK characters than this is a form field (项目期: 1年, 实施单位: …), not a passage.
+MIN_PASSAGE_CJK = 9
+
+
+def _worth_indexing(chunk: str, ctx: Context | None) -> bool:
+    """Skip form fields and fragments; keep anything citing a 文号 (lexical search needs it)."""
+    if DOC_NUMBER.search(chunk):
+        return True
+    if ctx and chunk.strip() in {ctx.department, ctx.county}:
+        return False
+    return len(_CJK_CHAR.findall(chunk)) >= MIN_PASSAGE_CJK
 
 
 def collect_items(store: GraphStore, graphs: Iterable[str] | None = None) -> list[Item]:

@@ -253,36 +253,62 @@ def _scope_text(q: Question, en: bool) -> str:
     return (where or "") + (f"{years}年" if years else "")
 
 
+def _per_county(answers: list[dict]) -> list[tuple[str, int, float | None, list[int]]]:
+    """(county, projects, sum of stated amounts or None, years) per county, in answer order."""
+    order: dict[str, list] = {}
+    for a in answers:
+        key = a["county"] or a["department"] or "?"
+        entry = order.setdefault(key, [0, None, set()])
+        entry[0] += 1
+        if a["amount"] is not None:
+            entry[1] = (entry[1] or 0.0) + a["amount"]
+        if a["fiscal_year"]:
+            entry[2].add(a["fiscal_year"])
+    return [(k, n, total, sorted(years)) for k, (n, total, years) in order.items()]
+
+
+def _item_list(answers: list[dict], en: bool, limit: int = 8) -> str:
+    items = []
+    for a in answers[:limit]:
+        amount = f" {_fmt_amount(a['amount'])} 万元" if a["amount"] is not None else ""
+        items.append(f"{a['label']}（{a['county'] or a['department']} {a['fiscal_year'] or ''}{amount}）".replace(" ）", "）")
+                     if not en else f"{a['label']} ({a['county'] or a['department']} {a['fiscal_year'] or ''}{amount})")
+    more = len(answers) - limit
+    tail = (f"; and {more} more" if en else f"；另有{more}项") if more > 0 else ""
+    return ("; " if en else "；").join(items) + tail
+
+
 def _summarise(q: Question, answers: list[dict]) -> str:
     en = q.language == "en"
     n = len(answers)
-    counties = sorted({a["county"] or a["department"] or "?" for a in answers})
-    total = sum(a["amount"] for a in answers if a["amount"] is not None)
-    with_amount = sum(1 for a in answers if a["amount"] is not None)
-    src = _sources_text(answers)
+    src = _sources_text(answers, en)
+    unstated = sum(1 for a in answers if a["amount"] is None)
     if q.intent in ("topic", "topic-amount"):
         topic = _topic_names(q, en)
         if not n:
             return (f"No funded project about {topic}{_scope_text(q, en)} was found in the graph."
                     if en else f"图中未找到{_scope_text(q, en)}涉及{topic}的有资金项目。")
-        items = "; ".join(f"{a['county'] or a['department']} {a['fiscal_year'] or ''}: {a['label']}"
-                          + (f" {_fmt_amount(a['amount'])} 万元" if a["amount"] is not None else "")
-                          for a in answers[:12])
+        per = _per_county(answers)
         if en:
-            return (f"{len(counties)} count{'y' if len(counties) == 1 else 'ies'} ({', '.join(counties)}) fund "
-                    f"{topic}{_scope_text(q, en)} through {n} project{'s' if n != 1 else ''}: {items}."
-                    + (f" Stated amounts total {_fmt_amount(total)} 万元 ({with_amount} of {n} projects state one)."
-                       if with_amount else " No project states an amount.") + src)
-        return (f"{_scope_text(q, en)}共有{len(counties)}个县（{'、'.join(counties)}）的{n}个项目涉及{topic}：{items}。"
-                + (f"列明金额合计{_fmt_amount(total)}万元（{n}个项目中{with_amount}个列明金额）。" if with_amount
-                   else "项目均未列明金额。") + src)
+            counties = ", ".join(f"{c} ({k} project{'s' if k != 1 else ''}"
+                                 + (f", {_fmt_amount(t)} 万元" if t is not None else "")
+                                 + f", {'/'.join(map(str, y))})" for c, k, t, y in per)
+            lead = (f"{' and '.join(c for c, *_ in per)} spend{'s' if len(per) == 1 else ''}"
+                    if q.intent == "topic-amount" else
+                    f"{len(per)} count{'y funds' if len(per) == 1 else 'ies fund'}")
+            note = f" {unstated} of {n} projects state no amount." if unstated else ""
+            return f"{lead} {topic}{_scope_text(q, en)}: {counties}. Projects: {_item_list(answers, en)}.{note}{src}"
+        counties = "；".join(f"{c}（{k}个项目" + (f"，{_fmt_amount(t)}万元" if t is not None else "")
+                            + f"，{'/'.join(map(str, y))}年）" for c, k, t, y in per)
+        note = f"其中{unstated}个项目未列明金额。" if unstated else ""
+        return (f"{_scope_text(q, en)}共有{len(per)}个县安排{topic}相关项目：{counties}。"
+                f"项目：{_item_list(answers, en)}。{note}{src}")
     if q.intent == "cites":
         doc = q.documents[0]
         if not n:
-            return (f"No project in the graph cites {doc}." if en else f"图中没有引用{doc}的项目。")
-        items = "; ".join(f"{a['county'] or a['department']} {a['fiscal_year'] or ''}: {a['label']}" for a in answers)
-        return (f"{n} project{'s' if n != 1 else ''} cite{'s' if n == 1 else ''} {doc}: {items}.{src}" if en
-                else f"共有{n}个项目引用{doc}：{items}。{src}")
+            return f"No project in the graph cites {doc}." if en else f"图中没有引用{doc}的项目。"
+        return (f"{n} project{'s' if n != 1 else ''} cite{'s' if n == 1 else ''} {doc}: {_item_list(answers, en)}.{src}"
+                if en else f"共有{n}个项目引用{doc}：{_item_list(answers, en)}。{src}")
     if q.intent == "measure":
         if not n:
             names = ", ".join(MEASURES[m][1 if en else 0] for m in q.measures or ["totalExpenditure"])
@@ -291,39 +317,39 @@ def _summarise(q: Question, answers: list[dict]) -> str:
         parts = []
         for a in answers:
             m = MEASURES.get(a.get("measure") or "", ("", "", ()))
-            name = m[1] if en else m[0]
-            parts.append(f"{a['department'] or a['county']} {a['fiscal_year'] or ''} {name}: "
-                         f"{_fmt_amount(a['amount'])} 万元")
+            parts.append(f"{a['department'] or a['county']} {a['fiscal_year'] or ''}"
+                         + (f" {m[1]}: " if en else f"年{m[0]}：") + f"{_fmt_amount(a['amount'])} 万元")
         return ("; ".join(parts) + "." + src) if en else ("；".join(parts) + "。" + src)
     if q.intent == "disclosures":
         if not n:
-            return (f"No disclosure{_scope_text(q, en)} is in the graph." if en else f"图中没有{_scope_text(q, en)}的公开文件。")
-        items = "; ".join(f"{a['county'] or '?'} ({a['department']}, {a['fiscal_year'] or '?'})" for a in answers)
-        return (f"{len(counties)} count{'y' if len(counties) == 1 else 'ies'}{_scope_text(q, en)} "
-                f"{'has' if len(counties) == 1 else 'have'} {n} disclosure{'s' if n != 1 else ''} in the graph: {items}."
-                if en else f"{_scope_text(q, en)}共有{len(counties)}个县的{n}份公开文件：{items}。")
+            return (f"No disclosure{_scope_text(q, en)} is in the graph." if en
+                    else f"图中没有{_scope_text(q, en)}的公开文件。")
+        per = _per_county(answers)
+        listed = (", " if en else "、").join(f"{c} ({'/'.join(map(str, y))})" if en else f"{c}（{'/'.join(map(str, y))}年）"
+                                             for c, _, _, y in per)
+        return (f"{len(per)} count{'y' if len(per) == 1 else 'ies'}{_scope_text(q, en)} "
+                f"{'has' if len(per) == 1 else 'have'} disclosures in the graph ({n} in all): {listed}.{src}"
+                if en else f"{_scope_text(q, en)}共有{len(per)}个县的{n}份公开文件：{listed}。{src}")
     if q.intent == "projects":
         if not n:
-            return (f"No project{_scope_text(q, en)} is in the graph." if en else f"图中没有{_scope_text(q, en)}的项目。")
-        items = "; ".join(a["label"] + (f" {_fmt_amount(a['amount'])} 万元" if a["amount"] is not None else "")
-                          for a in answers[:20])
-        return (f"{n} project{'s' if n != 1 else ''}{_scope_text(q, en)}: {items}" + (" …" if n > 20 else "") + "."
-                if en else f"{_scope_text(q, en)}共有{n}个项目：{items}" + ("……" if n > 20 else "") + "。")
+            return f"No project{_scope_text(q, en)} is in the graph." if en else f"图中没有{_scope_text(q, en)}的项目。"
+        return (f"{n} project{'s' if n != 1 else ''}{_scope_text(q, en)}: {_item_list(answers, en, 12)}.{src}"
+                if en else f"{_scope_text(q, en)}共有{n}个项目：{_item_list(answers, en, 12)}。{src}")
     if q.intent == "indicators":
         if not n:
             return "No indicator of that project is in the graph." if en else "图中没有该项目的绩效指标。"
         projects = sorted({a.get("project") or "?" for a in answers})
-        items = "; ".join(f"{a['label']} {a.get('target_value') or ''}".strip() for a in answers[:20])
-        return (f"{n} indicator{'s' if n != 1 else ''} of {', '.join(projects)}: {items}."
-                if en else f"{'、'.join(projects)}共有{n}个绩效指标：{items}。")
+        items = ("; " if en else "；").join(f"{a['label']} {a.get('target_value') or ''}".strip() for a in answers[:20])
+        return (f"{n} indicator{'s' if n != 1 else ''} of {', '.join(projects)}: {items}.{src}"
+                if en else f"{'、'.join(projects)}共有{n}个绩效指标：{items}。{src}")
     return _cannot(q)
 
 
-def _sources_text(answers: list[dict]) -> str:
+def _sources_text(answers: list[dict], en: bool) -> str:
     files = sorted({a["source"]["file"] for a in answers if a["source"].get("file")})
     if not files:
         return ""
-    return f" Sources: {', '.join(files)}." if all(ord(c) < 128 for c in files[0]) else f"来源：{'、'.join(files)}。"
+    return f" Sources: {', '.join(files)}." if en else f"来源：{'、'.join(files)}。"
 
 
 def _cannot(q: Question) -> str:
@@ -340,11 +366,19 @@ def _evidence(q: Question, index, answers: list[dict]) -> list[dict]:
     """Passages and items that support (or, without answers, approach) the question."""
     if index is None or not len(index):
         return []
+    # Search for what the question is about, not for its scaffolding ("which counties ...").
+    where = [d.label for d in q.departments] or [p.label for p in q.places]
     query = q.text
-    if q.topics:
-        query = " ".join([m.topic.zh for m in q.topics] + [p.label for p in q.places])
     if q.documents:
         query = q.documents[0]
+    elif q.topics:
+        query = " ".join([m.topic.zh for m in q.topics] + where)
+    elif q.intent == "measure":
+        query = " ".join(where + [MEASURES[m][0] for m in q.measures or ["totalExpenditure"]] + ["预算"])
+    elif q.intent in ("disclosures", "projects"):
+        query = " ".join(where + ["部门预算", "项目支出" if q.intent == "projects" else "情况说明"])
+    elif q.intent == "indicators" and q.projects:
+        query = q.projects[0][0]
     try:
         hits = index.search(query, k=EVIDENCE_K * 4)
     except Exception:  # evidence is a courtesy: a search failure must not lose the answer

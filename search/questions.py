@@ -54,7 +54,7 @@ MEASURES = {
 _SCAFFOLD_EN = re.compile(
     r"\b(?:which|what|how much|how many|does|do|did|is|are|the|of|in|on|for|fund(?:s|ed|ing)?|"
     r"spend(?:s|ing)?|count(?:y|ies)|projects?|programmes?|programs?|have|has|with|money|budget(?:ed)?|"
-    r"list|show|me|any|a|an|by|to|pay|pays|paid|support(?:s|ed)?|finance[sd]?)\b", re.IGNORECASE)
+    r"list|show|me|any|a|an|by|to|who|pay|pays|paid|support(?:s|ed)?|finance[sd]?)\b", re.IGNORECASE)
 _SCAFFOLD_ZH = re.compile(r"哪些(?:县市?|市|区|地方|地区)?|哪个(?:县|市|区)?|哪几个(?:县|市)?|什么|多少钱?|有没有|有|的|项目|资金|经费|"
                           r"安排|开展|用于|支出|预算|花了|花|在|上|了|吗|呢|？|\?")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -243,12 +243,13 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
 
     out.topics = matcher.label_matches(q_wo_doc)
     out.intent = _intent(out, lowered_wo_doc)
-    if not out.topics and out.intent in ("topic", "topic-amount", "indicators", "unknown") and matcher.embedder:
+    topical = any(w in lowered_wo_doc for w in _TOPICAL_WORDS)
+    if not out.topics and out.intent in ("indicators", "unknown", "projects") and topical and matcher.embedder:
         remainder = _remainder(q_wo_doc, [n for p in out.places for n in p.names] +
                                [d.label for d in out.departments] + [str(y) for y in out.years])
         if remainder:
             vec = matcher.embedder.encode_queries([remainder])
-            matches = matcher.embedding_matches(vec)[0]
+            matches = matcher.embedding_matches(vec, matcher.embedder.profile.question_threshold)[0]
             if matches:
                 best = matches[0]
                 # Keep the runner-up only when it is nearly as close (a question about two topics).
@@ -281,6 +282,10 @@ def _measures(lowered: str) -> list[str]:
     return found
 
 
+# Words that say the question is about what money goes to (so a topic may be looked up by meaning).
+_TOPICAL_WORDS = ("fund", "pay", "spend", "spent", "support", "financ", "budget for", "project", "programme",
+                  "program", "indicator", "哪些县", "哪些市", "哪些地区", "项目", "资金", "经费", "资助", "补助", "支出",
+                  "花", "指标")
 _INDICATOR_WORDS = ("indicator", "kpi", "performance target", "绩效指标", "指标", "绩效目标")
 _DISCLOSURE_WORDS = ("disclosure", "disclose", "published", "公开", "披露", "have data", "有数据", "documents",
                      "budget documents")

@@ -171,7 +171,8 @@ class TopicMatcher:
             if todo:
                 vectors = self.embedder.encode_queries([texts[i] for i in todo])
                 for i, matches in zip(todo, self.embedding_matches(vectors)):
-                    result[i] = matches[:2]
+                    # The best topic, and a runner-up only when it is about as close.
+                    result[i] = [m for m in matches[:2] if m.score >= matches[0].score - 0.02]
         return result
 
 
@@ -183,10 +184,10 @@ def topic_graph_iri(disclosure_graph: str) -> str:
     return TOPIC_GRAPH_PREFIX + disclosure_graph[len(DISCLOSURE_GRAPH_PREFIX):]
 
 
-def _taggable(store: GraphStore, graphs: Iterable[str] | None) -> dict[str, list[tuple[str, str, list[str]]]]:
-    """Per disclosure graph: (IRI, kind, names) of funded projects and of their indicators."""
+def _taggable(store: GraphStore, graphs: Iterable[str] | None) -> dict[str, list[tuple[str, str, list[str], str | None]]]:
+    """Per disclosure graph: (IRI, kind, names, project IRI) of funded projects and their indicators."""
     result = store.query(PREFIXES + f"""
-SELECT ?g ?s ?kind ?label ?alt WHERE {{
+SELECT ?g ?s ?kind ?label ?alt ?p WHERE {{
   {graph_filter("g", graphs)}
   GRAPH ?g {{
     {{ ?s a bkg:Project . BIND("project" AS ?kind)
@@ -200,14 +201,15 @@ SELECT ?g ?s ?kind ?label ?alt WHERE {{
     grouped: dict[tuple[str, str], dict] = {}
     for row in result.rows:
         key = (str(row["g"]), str(row["s"]))
-        entry = grouped.setdefault(key, {"kind": text(row["kind"]), "names": []})
+        entry = grouped.setdefault(key, {"kind": text(row["kind"]), "names": [], "project": text(row.get("p"))})
         for k in ("label", "alt"):
             v = text(row.get(k))
             if v and v not in entry["names"]:
                 entry["names"].append(v)
     out: dict[str, list] = defaultdict(list)
-    for (g, s), entry in sorted(grouped.items()):
-        out[g].append((s, entry["kind"], entry["names"]))
+    # Projects first: their topics decide which embedding matches their indicators may take.
+    for (g, s), entry in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[1]["kind"] != "project", kv[0][1])):
+        out[g].append((s, entry["kind"], entry["names"], entry["project"]))
     return out
 
 
@@ -215,11 +217,15 @@ def tag_graphs(store: GraphStore, graphs: Iterable[str] | None = None, embedder=
                topics: list[Topic] | None = None) -> dict:
     """Tag the funded projects and indicators of the given disclosure graphs (all when None).
 
+    An indicator keeps its label matches; an embedding match of an indicator counts only when
+    it agrees with its project's topics (a nearest label such as 城乡居民大病保险 for
+    "城乡居民参保人数" of a resident-insurance project is a near miss, not a second topic).
     Writes one topics graph per disclosure graph (replacing the old one) in a single transaction.
     Returns counts: ``{"graphs": n, "tags": n, "by_label": n, "by_embedding": n}``.
     """
     topics = load_topics() if topics is None else topics
     matcher = TopicMatcher(topics, embedder)
+    related = _relatives(topics)
     taggable = _taggable(store, graphs)
     targets = sorted(set(graphs) if graphs is not None else set(taggable))
     out_graphs: dict[str, Graph] = {}
@@ -227,8 +233,14 @@ def tag_graphs(store: GraphStore, graphs: Iterable[str] | None = None, embedder=
     for g in targets:
         graph = Graph()
         entries = taggable.get(g, [])
-        texts = [" ".join(names) for _, _, names in entries]
-        for (s, kind, _), matches in zip(entries, matcher.match(texts)):
+        texts = [" ".join(names) for _, _, names, _ in entries]
+        project_topics: dict[str, set[str]] = {}
+        for (s, kind, _, project), matches in zip(entries, matcher.match(texts)):
+            if kind == "project":
+                project_topics[s] = {m.topic.iri for m in matches}
+            else:
+                allowed = set().union(*(related.get(t, {t}) for t in project_topics.get(project or "", set())))
+                matches = [m for m in matches if m.evidence.startswith("label") or m.topic.iri in allowed]
             for m in matches:
                 graph.add((URIRef(s), BKG.topic, URIRef(m.topic.iri)))
                 graph.add((URIRef(s), BKG.topicEvidence, Literal(f"{m.topic.slug}: {m.evidence}")))
@@ -239,6 +251,15 @@ def tag_graphs(store: GraphStore, graphs: Iterable[str] | None = None, embedder=
     if out_graphs:
         store.replace_graphs(out_graphs)
     return stats
+
+
+def _relatives(topics: list[Topic]) -> dict[str, set[str]]:
+    """Each topic with its broader and narrower topics (one step each way)."""
+    rel: dict[str, set[str]] = {t.iri: {t.iri, *t.broader} for t in topics}
+    for t in topics:
+        for b in t.broader:
+            rel.setdefault(b, {b}).add(t.iri)
+    return rel
 
 
 def drop_topic_graphs(store: GraphStore, disclosure_graphs: Iterable[str]) -> None:

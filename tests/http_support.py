@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import os
 import shutil
 import signal
@@ -124,22 +125,69 @@ def free_port() -> int:
 
 @functools.lru_cache(maxsize=1)
 def prepared_home() -> tuple[Path, dict]:
-    """A BUDGETKG_HOME with an on-disk store holding the samples and the hostile disclosure.
+    """A BUDGETKG_HOME with an on-disk store holding the samples and the hostile disclosure, its
+    search index and topic tags (as ``budgetkg ingest`` leaves them), and ``dump.nq``, a copy of
+    every graph for in-memory stores.
 
     Filled in a child process so this one never holds the store's lock; shared by all test
     modules of the session and removed at exit.
     """
     home = Path(tempfile.mkdtemp(prefix="budgetkg-http-test-"))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
-    code = ("import json,sys; sys.path.insert(0, %r); from tests.http_support import fill_store; "
-            "from search.store import open_store; s = open_store('oxigraph', path=%r); "
-            "info = fill_store(s); s.close(); print(json.dumps(info))") % (str(ROOT), str(home / "store"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    out = subprocess.run([sys.executable, "-m", "tests.http_support", str(home)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
     if out.returncode != 0:
-        raise RuntimeError(f"could not prepare the test store: {out.stderr[-2000:]}")
-    import json
-
+        raise RuntimeError(f"could not prepare the test store: {out.stderr[-3000:]}")
     return home, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _prepare(home: Path) -> dict:
+    from search.store import open_store
+
+    store = open_store("oxigraph", path=home / "store")
+    info = fill_store(store)
+    if search_available():
+        from search.index import refresh_after_ingest
+
+        refresh_after_ingest(store, home / "index", "use-multilingual", 1)
+    (home / "dump.nq").write_bytes(store.export("nq", include_private=True))
+    store.close()
+    return info
+
+
+def memory_copy():
+    """A memory store with the prepared home's graphs (private ones included, as stored)."""
+    import pyoxigraph as ox
+
+    from search.store import open_store
+
+    home, _ = prepared_home()
+    store = open_store("memory")
+    # Test helper: bulk-load the dump straight into the Oxigraph store behind the GraphStore.
+    store._store.bulk_load(path=str(home / "dump.nq"), format=ox.RdfFormat.N_QUADS)
+    return store
+
+
+def make_app(home: Path | None = None, *, store=None, **settings):
+    """An in-process app over a memory copy of the prepared data (or ``store``); ``home`` defaults
+    to the prepared home, whose search index matches that data."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    prepared, _ = prepared_home()
+    return create_app(Settings(home=home or prepared, store="memory", **settings),
+                      store=store if store is not None else memory_copy())
+
+
+def wait_for_index(client, timeout: float = 300.0) -> str:
+    """Poll /api/health until the search index is ready or known to be unavailable."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get("/api/health").json()["index"]["status"]
+        if status != "loading":
+            return status
+        time.sleep(0.2)
+    raise TimeoutError("the search index did not load")
 
 
 class LiveServer:
@@ -195,3 +243,7 @@ def search_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+if __name__ == "__main__":  # python -m tests.http_support HOME: fill HOME for prepared_home()
+    print(json.dumps(_prepare(Path(sys.argv[1]))))

@@ -116,7 +116,8 @@ def format_source(source) -> str:
         return source
     if isinstance(source, dict):
         parts = [str(source.get(k)) for k in ("file", "disclosure") if source.get(k)]
-        start, end = source.get("line_start"), source.get("line_end")
+        lines = source.get("lines") or [source.get("line_start"), source.get("line_end")]
+        start, end = (list(lines) + [None, None])[:2]
         if start is not None:
             parts.append(f"lines {start}–{end}" if end not in (None, start) else f"line {start}")
         if source.get("page") is not None:
@@ -210,12 +211,12 @@ async def sparql_editor(request: Request, settings: SettingsDep, store: StoreDep
 def chart_geometry(chart: dict, width: int = 640, bar_height: int = 26, label_width: int = 230) -> dict:
     """Positions of the bars of the spending chart, computed here so the page needs no script."""
     bars = chart.get("bars") or []
-    total = chart.get("total") or Decimal(0)
-    top = max((b["amount"] for b in bars), default=Decimal(0))
+    total = chart.get("total") or 0
+    top = max((b["amount"] for b in bars), default=0)
     room = width - label_width - 120
     out = []
     for i, bar in enumerate(bars):
-        share = (bar["amount"] / total * 100) if total else Decimal(0)
+        share = (bar["amount"] / total * 100) if total else 0
         length = int(room * bar["amount"] / top) if top else 0
         out.append({**bar, "y": i * bar_height, "width": max(length, 1), "share": f"{share:.1f}%",
                     "text_x": label_width + max(length, 1) + 6})

@@ -20,13 +20,15 @@ MAX_TEXT = 500
 Text = Annotated[str, Query(min_length=1, max_length=MAX_TEXT, description="Search text, question, or an "
                                                                           "indicator IRI (similar).")]
 K = Annotated[int, Query(ge=1, le=100, description="Number of hits (1-100).")]
-ItemType = Annotated[Literal["indicator", "project", "legal", "text"] | None,
-                     Query(description="Only hits of this type.")]
+ItemType = Annotated[str | None, Query(max_length=20, description="Only hits of this type: indicator, project, "
+                                                                   "legal, text (or line for budget lines).")]
+Mode = Annotated[Literal["hybrid", "dense", "lexical"], Query(description="Ranking: hybrid (default), dense "
+                                                                        "or lexical.")]
 
 
 @router.get("/api/search", summary="Hybrid (dense + lexical) search over indicators, projects, documents, text")
-async def api_search(q: Text, index: IndexDep, k: K = 10, type: ItemType = None) -> dict:
-    hits = await run_in_threadpool(_locked, index, lambda: index.index.search(q.strip(), k=k, type=type))
+async def api_search(q: Text, index: IndexDep, k: K = 10, type: ItemType = None, mode: Mode = "hybrid") -> dict:
+    hits = await run_in_threadpool(_locked, index, lambda: index.index.search(q.strip(), k=k, type=type, mode=mode))
     return {"query": q, "k": k, "type": type, "hits": hits}
 
 

@@ -57,6 +57,7 @@ class _Line:
     size: float
     page_width: float
     page_height: float
+    lead: float = 0.0  # width of the first word: if it had fit on the line above, that line ended
     end_page: int = 0  # page of the last physical line once wrapped lines are joined
 
     def __post_init__(self) -> None:
@@ -140,22 +141,23 @@ def _extract(path: Path, data: bytes) -> tuple[list, int, dict]:
 
 
 def _page_elements(page, number: int, stats: dict) -> list:
-    page = page.dedupe_chars()  # overprinted "fake bold" would double every character
+    if _has_overprint(page.chars):  # "fake bold" prints each character twice, a hair apart
+        page = page.dedupe_chars()
     for ch in page.chars:
         text = ch.get("text", "")
         if text.startswith("(cid:"):
             stats["unmapped"] += 1
         elif text.strip():
             stats["visible"] += 1
-    tables = [t for t in page.find_tables(TABLE_SETTINGS) if len(t.rows) * max(len(r.cells) for r in t.rows) > 1]
+    tables = [t for t in page.find_tables(TABLE_SETTINGS) if len(t.rows) * len(t.columns) > 1]
     boxes = [t.bbox for t in tables]
+    chars = page.chars
 
     def outside(obj) -> bool:
         if obj.get("object_type") != "char":
             return True
-        cx = (obj["x0"] + obj["x1"]) / 2
-        cy = (obj["top"] + obj["bottom"]) / 2
-        return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+        x, y = _anchor(obj)
+        return not any(x0 <= x < x1 and top <= y < bottom for x0, top, x1, bottom in boxes)
 
     out: list = []
     text_page = page.filter(outside) if boxes else page
@@ -165,25 +167,70 @@ def _page_elements(page, number: int, stats: dict) -> list:
             continue
         sizes = [c["size"] for c in raw["chars"] if c["text"].strip()] or [0.0]
         out.append(_Line(text, number, raw["x0"], raw["x1"], raw["top"], raw["bottom"],
-                         round(sorted(sizes)[len(sizes) // 2], 1), float(page.width), float(page.height)))
+                         round(sorted(sizes)[len(sizes) // 2], 1), float(page.width), float(page.height),
+                         _first_word_width(raw["chars"])))
     for table in tables:
-        rows = [[_cell(c) for c in row] for row in table.extract(x_tolerance=_X_TOL, y_tolerance=_Y_TOL)]
-        keep = [r for r in rows if any(r)]
-        if not keep:
+        rows = [r for r in _table_rows(table, chars) if any(r)]
+        if not rows:
             continue
         x0, top, x1, bottom = table.bbox
-        edges = sorted({round(c[0], 1) for c in table.cells} | {round(c[2], 1) for c in table.cells})
-        ncols = len(rows[0])
-        out.append(_Table(keep, number, x0, x1, top, bottom, _column_edges(edges, ncols, x0, x1),
-                          [number] * len(keep)))
+        edges = [c.bbox[0] for c in table.columns] + [table.columns[-1].bbox[2]]
+        out.append(_Table(rows, number, x0, x1, top, bottom, edges, [number] * len(rows)))
     out.sort(key=lambda e: (round(e.top), e.x0))
     return out
 
 
-def _column_edges(edges: list[float], ncols: int, x0: float, x1: float) -> list[float]:
-    if len(edges) == ncols + 1:
-        return edges
-    return [x0 + (x1 - x0) * i / ncols for i in range(ncols + 1)]  # only used to compare tables
+def _has_overprint(chars: list[dict]) -> bool:
+    """Whether some character is printed twice at (nearly) the same place; cheap, unlike deduping."""
+    seen = set()
+    for c in chars:
+        key = (c["text"], round(c["x0"]), round(c["top"]))
+        if key in seen:
+            return True
+        seen.add(key)
+    return False
+
+
+def _first_word_width(chars: list[dict]) -> float:
+    """Width of a line's first word: a run of Latin letters/digits, else its first character."""
+    visible = [c for c in chars if c["text"].strip()]
+    if not visible:
+        return 0.0
+    end = 0
+    while end + 1 < len(visible) and visible[end]["text"].isascii() and visible[end + 1]["text"].isascii() \
+            and visible[end + 1]["x0"] - visible[end]["x1"] < 1.0:
+        end += 1
+    return visible[end]["x1"] - visible[0]["x0"]
+
+
+def _anchor(char: dict) -> tuple[float, float]:
+    """The point that decides which cell a character belongs to.
+
+    Near its left edge, not its centre: CJK punctuation that may not open a line (、，。) is hung
+    past the right border of a narrow cell, and by its centre it would land in the next cell.
+    """
+    return char["x0"] + min(1.0, (char["x1"] - char["x0"]) / 4), (char["top"] + char["bottom"]) / 2
+
+
+def _table_rows(table, chars: list[dict]) -> list[list[str]]:
+    """The cells of a table as text, a merged cell giving "" for the grid cells it covers."""
+    from pdfplumber.utils import extract_text
+
+    anchored = [(c, *_anchor(c)) for c in chars]
+    rows = []
+    for row in table.rows:
+        x0, top, x1, bottom = row.bbox
+        in_row = [(c, x, y) for c, x, y in anchored if x0 <= x < x1 and top <= y < bottom]
+        cells = []
+        for cell in row.cells:
+            if cell is None:
+                cells.append("")
+                continue
+            cx0, ctop, cx1, cbottom = cell
+            mine = [c for c, x, y in in_row if cx0 <= x < cx1 and ctop <= y < cbottom]
+            cells.append(_cell(extract_text(mine, x_tolerance=_X_TOL, y_tolerance=_Y_TOL)) if mine else "")
+        rows.append(cells)
+    return rows
 
 
 def _cell(value: str | None) -> str:
@@ -256,13 +303,42 @@ def _caption_before(out: list, table: _Table) -> list[str]:
     return caption
 
 
+_EDGE_TOL = 2.5
+
+
 def _same_columns(a: _Table, b: _Table) -> bool:
-    if a.ncols != b.ncols:
+    """Same outer edges, and one table's column edges all among the other's.
+
+    A part may be coarser than the rest (the first part of a form holding only a row whose cell
+    spans every column); its cells are then put on the finer grid when the parts are joined.
+    """
+    ea, eb = a.col_edges, b.col_edges
+    if abs(ea[0] - eb[0]) > _EDGE_TOL or abs(ea[-1] - eb[-1]) > _EDGE_TOL:
         return False
-    return all(abs(x - y) <= 2.5 for x, y in zip(a.col_edges, b.col_edges))
+    return _subset(ea, eb) or _subset(eb, ea)
+
+
+def _subset(small: list[float], big: list[float]) -> bool:
+    return all(any(abs(x - y) <= _EDGE_TOL for y in big) for x in small)
+
+
+def _regrid(table: _Table, edges: list[float]) -> None:
+    """Put a table's cells on a finer grid of column edges (each cell at the column it starts in)."""
+    if len(edges) == len(table.col_edges):
+        return
+    starts = [min(range(len(edges) - 1), key=lambda k: abs(edges[k] - x)) for x in table.col_edges[:-1]]
+    for r, row in enumerate(table.rows):
+        fine = [""] * (len(edges) - 1)
+        for text, k in zip(row, starts):
+            fine[k] = text
+        table.rows[r] = fine
+    table.col_edges = list(edges)
 
 
 def _append_continuation(head: _Table, part: _Table) -> None:
+    finer = head.col_edges if len(head.col_edges) >= len(part.col_edges) else part.col_edges
+    _regrid(head, finer)
+    _regrid(part, finer)
     skip = 0
     while skip < len(part.rows) - 1 and skip < len(head.rows) and part.rows[skip] == head.rows[skip]:
         skip += 1
@@ -284,12 +360,15 @@ def _body_size(elements: list) -> float:
 
 def _reflow(elements: list, body_size: float) -> list:
     """Join the lines of a paragraph wrapped at the right margin into one line."""
-    edges: dict[tuple[float, float], tuple[float, float]] = {}
+    by_size: dict[tuple[float, float], tuple[list[float], list[float]]] = {}
     for e in elements:  # text block edges per page size, from body lines over the whole document
         if isinstance(e, _Line) and abs(e.size - body_size) <= 0.5:
-            key = (round(e.page_width), round(e.page_height))
-            lo, hi = edges.get(key, (e.x0, e.x1))
-            edges[key] = (min(lo, e.x0), max(hi, e.x1))
+            lefts, rights = by_size.setdefault((round(e.page_width), round(e.page_height)), ([], []))
+            lefts.append(e.x0)
+            rights.append(e.x1)
+    # A high quantile, not the maximum: one overlong line (a URL) must not move the margin.
+    edges = {key: (min(lefts), sorted(rights)[int(0.95 * (len(rights) - 1))])
+             for key, (lefts, rights) in by_size.items()}
     out: list = []
     for e in elements:
         prev = out[-1] if out else None
@@ -306,7 +385,8 @@ def _continues(prev: _Line, line: _Line, edges: dict, body_size: float) -> bool:
     if abs(size - line.size) > 0.5 or size >= body_size * _HEADING_RATIO or size <= 0:
         return False
     left, right = edges.get((round(line.page_width), round(line.page_height)), (line.x0, line.x1))
-    if prev.x1 < right - 1.5 * size:  # the previous line stopped short: its paragraph ended
+    # The previous line ended its paragraph if the next line's first word would have fitted on it.
+    if prev.x1 < right - max(2.0 * size, line.lead + 0.5 * size):
         return False
     if line.x0 > left + 0.5 * size:  # indented: a new paragraph
         return False

@@ -58,6 +58,7 @@ class CodedResult:
     figures: list[StatedFigure]
     findings: list[Finding]
     rows: list[RawRow]
+    complete: bool  # False when the table looks cut off (see ``looks_complete``)
 
 
 def _code_rules(kind: TableKind) -> tuple[str, tuple[int, ...]]:
@@ -190,7 +191,33 @@ def parse_coded(kind: TableKind, title: str, tokens: list[Token], page_of) -> Co
                 "cannot be told apart by arithmetic; only 合计 is recorded",
                 spans=[line.span], subject=row.code))
     figures = _total_figures(kind, title, root_row, root, page_of)
-    return CodedResult(lines, figures, findings, rows)
+    return CodedResult(lines, figures, findings, rows, looks_complete(kind, rows, uses_decimals(tokens)))
+
+
+def looks_complete(kind: TableKind, rows: list[RawRow], decimals: bool) -> bool:
+    """False for a table that stops early: no 合计, a last row that is not a leaf code (项 or 款)
+    or prints fewer numbers than a row must, a broken last number, or a parent whose children do
+    not add up to it (its later children are missing)."""
+    total = next((r for r in rows if r.label), None)
+    coded = [r for r in rows if r.code]
+    if total is None or not total.amounts or not coded:
+        return False
+    last = coded[-1]
+    _, lengths = _code_rules(kind)
+    if len(last.code) != max(lengths) or len(last.amounts) < min(2, len(total.amounts)):
+        return False
+    if decimals and any(a.as_tuple().exponent != -2 for a in last.amounts):
+        return False
+    parent_of = economic_parent if kind == TableKind.BASIC_ECONOMIC else function_parent
+    by_code = {r.code: r for r in coded}
+    sums: dict[str | None, list[Decimal]] = {}
+    for row in coded:
+        parent = parent_of(row.code)
+        if row.amounts:
+            sums.setdefault(parent if parent in by_code else None, []).append(row.amounts[0])
+    totals = {code: r.amounts[0] for code, r in by_code.items() if r.amounts}
+    totals[None] = total.amounts[0]
+    return all(p in totals and columns.near(sum(v), totals[p], len(v)) for p, v in sums.items())
 
 
 def _budget_line(kind: TableKind, class_kind: ClassificationKind, row: RawRow, node: columns.Node,

@@ -18,7 +18,7 @@ Assignment = dict[str, Decimal]  # column name -> value; absent means blank
 _MAX_COMBOS = 50_000
 
 
-def _near(a: Decimal, b: Decimal, terms: int) -> bool:
+def near(a: Decimal, b: Decimal, terms: int) -> bool:
     # Every printed figure is rounded to 0.01, so a sum of n of them may be off by n * 0.005.
     return abs(a - b) <= Decimal("0.005") * max(terms, 1) + Decimal("0.0001")
 
@@ -35,7 +35,7 @@ class Schema:
 
 def _sum_is_total(columns: tuple[str, ...]) -> Callable[[Decimal, Assignment], bool]:
     def check(total: Decimal, a: Assignment) -> bool:
-        return _near(total, sum((a.get(c, Decimal(0)) for c in columns), Decimal(0)), len(a))
+        return near(total, sum((a.get(c, Decimal(0)) for c in columns), Decimal(0)), len(a))
     return check
 
 
@@ -43,8 +43,8 @@ def _revenue_balanced(total: Decimal, a: Assignment) -> bool:
     sources = [c for c in REVENUE.columns if c not in ("subtotal", "carryover")]
     subtotal = a.get("subtotal", Decimal(0))
     source_sum = sum((a.get(c, Decimal(0)) for c in sources), Decimal(0))
-    return (_near(total, subtotal + a.get("carryover", Decimal(0)), 2)
-            and _near(subtotal, source_sum, len(a)))
+    return (near(total, subtotal + a.get("carryover", Decimal(0)), 2)
+            and near(subtotal, source_sum, len(a)))
 
 
 _EXPENDITURE_COLS = ("basic", "project", "operating", "upper", "subsidiary")
@@ -200,7 +200,7 @@ def _tolerant_enumeration(choice: Assignment, kids: list[Node], schema: Schema) 
         return [[] for _ in kids]
     keep: list[dict[tuple, Assignment]] = [{} for _ in kids]
     for combo in product(*lists):
-        if all(_near(sum((o.get(c, Decimal(0)) for o in combo), Decimal(0)), choice.get(c, Decimal(0)), len(combo))
+        if all(near(sum((o.get(c, Decimal(0)) for o in combo), Decimal(0)), choice.get(c, Decimal(0)), len(combo))
                for c in schema.tested):
             for i, o in enumerate(combo):
                 keep[i].setdefault(_key(o, schema), o)

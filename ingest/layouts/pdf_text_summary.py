@@ -8,6 +8,7 @@ kept; the first occurrence in a table wins, which matters for 财政拨款收支
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from ingest.layouts.pdf_text_tokens import LabelRun, Token, label_runs
 from ingest.model import FigureSource, Measure, Span, StatedFigure, TableKind
@@ -69,3 +70,28 @@ def _tail_lines(run: LabelRun, ending: str) -> tuple[int, int]:
         if ending in re.sub(r"[—\-－\s]+$", "", text):
             break
     return first, run.lines[1]
+
+
+def summary_complete(kind: TableKind, tokens: list[Token], figures: list[StatedFigure]) -> bool:
+    """False for a labelled table that stops early (used when the document ends inside it)."""
+    if kind in (TableKind.SUMMARY, TableKind.FISCAL_SUMMARY):
+        return any(f.measure == Measure.TOTAL_EXPENDITURE for f in figures)
+    if kind == TableKind.THREE_PUBLIC:
+        # The standard "三公" table always closes with its 公务接待费 row.
+        return "公务接待" in "".join(t.text for t in tokens[-12:])
+    if kind == TableKind.ASSETS:
+        return _assets_add_up(tokens, figures)
+    return bool(tokens)
+
+
+def _assets_add_up(tokens: list[Token], figures: list[StatedFigure]) -> bool:
+    """The numbered asset classes ("1、房屋", "2、车辆" …) sum to 资产总额 once all are printed."""
+    total = next((f.value for f in figures if f.measure == Measure.FIXED_ASSETS), None)
+    if total is None:
+        return False
+    items = []
+    for run in label_runs(tokens):
+        starts = [m.start() for m in re.finditer(r"\d、", run.label)]
+        if starts and run.numbers and "其中" not in run.label[starts[-1]:]:
+            items.append(run.numbers[-1])
+    return bool(items) and abs(sum(items) - total) <= Decimal("0.005") * (len(items) + 1)

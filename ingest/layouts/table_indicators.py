@@ -44,6 +44,7 @@ class IndicatorBlock:
         self.builder = builder
         self.owner = owner  # the Project the indicators belong to, None for the department
         self.header_line = header.line_start
+        self.header_cells = [compact(c) for c in header.cells]
         self.width = len(header.cells)
         self.pos: dict[str, int] = {}
         self._read_header(header)
@@ -79,6 +80,10 @@ class IndicatorBlock:
             return
         self.rows_read += 1
         cells = [plain(c) for c in row.cells]
+        # A label column merged down the block ("绩效指标") is repeated in every row by some readers.
+        for i in range(min(self.pos.get("level1", 0), len(cells))):
+            if i < len(self.header_cells) and compact(cells[i]) == self.header_cells[i]:
+                cells[i] = ""
         parsed = self._aligned(cells) or self._by_vocabulary(cells)
         level1, level2, name, fields = parsed
         if level1:

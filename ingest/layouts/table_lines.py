@@ -187,6 +187,7 @@ class SummaryTable(TableReader):
         self._after_current = False  # rows below 本年收入合计 break down the carry-over
 
     def feed(self, row: Row) -> None:
+        self.header.offer(row)  # only to know the table's width; every row is scanned for pairs
         builder = self.ctx.builder
         cells = row.cells
         first_label = True

@@ -205,6 +205,7 @@ class PerformanceTable(TableReader):
         add_refs(self.project.legal_refs, builder.citations(name, ctx.span))
         builder.project(self.project)
         self._pending: tuple[str, list[str]] | None = None  # a label continued on the next row
+        self._plan_heads: list[str] = []  # 3月底 6月底 … of the 资金支出计划
 
     def feed(self, row: Row) -> None:
         builder, project = self.ctx.builder, self.project
@@ -232,9 +233,18 @@ class PerformanceTable(TableReader):
                 if value:
                     project.goal = "\n".join(t for t in (tidy(part) for part in value.split("\n")) if t)
             elif lab.startswith("资金支出计划"):
-                self._pending = ("资金支出计划", [c.strip() for c in row.cells[i + 1:] if c.strip()])
+                values = [c.strip() for c in row.cells[i + 1:] if c.strip()]
+                if self._plan_heads and values and all(is_amount(v.rstrip("%％")) for v in values):
+                    self._pending = ("资金支出计划", self._plan_heads)  # the label repeated (merged cell)
+                    self._continue(Row(("",) + tuple(values), row.line_start, row.line_end))
+                else:
+                    self._plan_heads = values
+                    self._pending = ("资金支出计划", values)
             elif lab == "预算规模及资金用途":
-                self._pending = ("资金用途", [])
+                if value and not is_amount(value):
+                    project.extra["资金用途"] = plain(value)  # the label repeated beside its text
+                else:
+                    self._pending = ("资金用途", [])
             elif value:
                 project.extra[lab] = plain(value)
                 if lab == "立项依据":

@@ -188,11 +188,16 @@ def label(text: str) -> str:
 TOTAL_LABELS = {"合计", "总计", "部门合计", "单位合计", "本部门合计"}
 
 
+_NOT_LEVELS = {"绩效指标", "一级指标", "二级指标", "三级指标", "年度指标", "实施期指标", "考核指标"}
+
+
 def is_level_term(text: str) -> bool:
     """An indicator category (一级/二级指标) rather than an indicator: 产出指标, 数量指标, 满意度 …"""
     t = compact(text)
     if t in LEVEL1_CANONICAL or t in LEVEL2_CANONICAL:
         return True
+    if t in _NOT_LEVELS:
+        return False
     return t.endswith("指标") and 2 < len(t) <= 9 and not re.search(r"\d", t)
 
 

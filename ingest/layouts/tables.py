@@ -49,6 +49,7 @@ _READERS = {
 _SECTION_RE = re.compile(r"^(第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[)）]"
                          r"|\d{1,2}[、．]|\d{1,2}\.(?!\d))")
 _SENTENCE_RE = re.compile(r"[。；;！？]")
+_FINAL_ACCOUNTS_RE = re.compile(r"部门决算|单位决算|决算公开|决算报告|决算表")
 _NOTE_RE = re.compile(r"^注[：:]|本表无数据|空表列示|无数据")
 _DATE_YEAR_RE = re.compile(r"^[≤≥=<>]?((?:19|20)\d\d)\s*(?:年|\.|-)\s*\d{1,2}")
 _PROJECT_CODE_RE = re.compile(r"^([1-6]\d{5})\d{2}[A-Z]")
@@ -101,7 +102,7 @@ class TableWalker:
             year = title_year(text)
             if year:
                 self._year(_YEAR_TITLE, year)
-            if "决算" in short and "预决算" not in short:
+            if _FINAL_ACCOUNTS_RE.search(short):
                 self.final_accounts = True
         if _NOTE_RE.search(short):
             return

@@ -137,8 +137,8 @@ HEBEI_TABLES: dict[str, HebeiTable] = {
           "上级补助收入", "附属单位上缴收入", "其他收入", ""],
          ["栏次"] + [str(i) for i in range(1, 13)]],
         [(0, 0, 1, 0), (0, 1, 0, 2), (0, 3, 1, 3), (0, 4, 0, 11), (0, 12, 1, 12)],
-        _scaled([24, 40, 104] + [26.5] * 10),
-        number_font_size=7.5),
+        [24.0, 44.0, TEXT_WIDTH - 24 - 44 - 10 * 25.0] + [25.0] * 10,  # figures wrap: 7895.4 / 0
+        number_font_size=8.0),
     "部门预算支出总表": HebeiTable("split:基本支出|项目支出", _EXP_HEADER, _EXP_SPANS,
                                    _scaled([28, 48, 135, 48, 48, 48, 40, 40, 48])),
     "部门预算财政拨款收支总表": HebeiTable(
@@ -184,9 +184,9 @@ HEBEI_TABLES: dict[str, HebeiTable] = {
 _CAPTION = re.compile(r"^\d{3,} \S+ (预算年度|单位|截止时间)")
 _PERF_TITLE = re.compile(r"^\d+、.+绩效目标表$")
 _LEVEL1 = ("产出指标", "效益指标", "满意度指标", "效果指标", "成本指标")
-_LIST_START = re.compile(r"^(（[一二三四五六七八九十]+）|[一二三四五六七八九十]+、|\d+[.、]|[①-⑳]|[一二三四五六七八九十]+是)")
+_LIST_START = re.compile(r"^(（[一二三四五六七八九十]+）|[一二三四五六七八九十]+、|\d+[.、](?!\d)|[①-⑳]|[一二三四五六七八九十]+是)")
 _HEADING = re.compile(r"^(第[一二三四]部分.*|.+年部门预算信息公开情况说明)$")
-_FULL_LINE = 96  # display width of a seed line that ran to the right margin (its paragraph goes on)
+_FULL_LINE = 95  # display width of a seed line that ran to the right margin (its paragraph goes on)
 
 
 def hebei_blocks(text: str) -> list[Block]:
@@ -232,7 +232,7 @@ def hebei_blocks(text: str) -> list[Block]:
             blocks.append(Para(line, level=1))
             i += 1
             continue
-        if para and (_LIST_START.match(line) or width_units(para[-1]) < _FULL_LINE):
+        if para and (_LIST_START.match(line) or para[-1].endswith("。") or width_units(para[-1]) < _FULL_LINE):
             flush()
         para.append(line)
         i += 1
@@ -304,9 +304,10 @@ def _place_figures(spec: HebeiTable, body: list[list[str]], ncols: int) -> list[
     if kind == "assets":
         out = []
         for tokens in body:
-            names = [t for t in tokens if not is_number(t)]
-            figures = [t for t in tokens if is_number(t)]
-            out.append([" ".join(names)] + [""] * (2 - len(figures)) + figures)
+            figures = []
+            while len(tokens) > 1 and is_number(tokens[-1]):  # only trailing numbers: "单价在 20 万元以上"
+                figures.insert(0, tokens.pop())
+            out.append([" ".join(tokens)] + [""] * (2 - len(figures)) + figures)
         return out
     if kind == "summary" or kind == "fiscal":
         return [_two_sided(tokens, ncols, kind) for tokens in body]
@@ -641,8 +642,11 @@ def _rl_table(block: Table, rows, start, RLTable, TableStyle, Paragraph, colors,
     return table
 
 
-def render_docx(blocks: list[Block], path: Path, title: str) -> None:
-    """Write a DOCX with real tables and Word's page-start marks."""
+def render_docx(blocks: list[Block], path: Path, title: str, page_marks: bool) -> None:
+    """Write a DOCX with real tables; with ``page_marks``, Word's marks of where pages start.
+
+    Marks are only written where the seed's pages are known (000); elsewhere they would be guesses.
+    """
     import datetime
     import io
     import zipfile
@@ -665,7 +669,7 @@ def render_docx(blocks: list[Block], path: Path, title: str) -> None:
 
     def mark(paragraph) -> None:
         """Word's mark that a page starts here (what the reader counts)."""
-        if not page_mark[0]:
+        if not (page_mark[0] and page_marks):
             return
         run = paragraph.runs[0] if paragraph.runs else paragraph.add_run()
         run._r.insert(0, OxmlElement("w:lastRenderedPageBreak"))
@@ -745,7 +749,7 @@ def main() -> int:
         text = (SEEDS / seed).read_text(encoding="utf-8")
         blocks = convert(text)
         pages = render_pdf(blocks, OUT / f"{stem}.pdf", title)
-        render_docx(blocks, OUT / f"{stem}.docx", title)
+        render_docx(blocks, OUT / f"{stem}.docx", title, page_marks=convert is hebei_blocks)
         print(f"{stem}: {len(blocks)} blocks, PDF {pages} pages "
               f"({(OUT / f'{stem}.pdf').stat().st_size // 1024} KB), "
               f"DOCX {(OUT / f'{stem}.docx').stat().st_size // 1024} KB")
