@@ -28,7 +28,8 @@ _NOT_NAMES = re.compile(r"签字|签章|盖章|姓名|电话|日期|单位|部�
 
 
 def _is_name(text: str | None) -> bool:
-    return bool(text) and 2 <= len(text) <= 4 and not _NOT_NAMES.search(text)
+    """A personal name as forms print it: two to four Chinese characters that are not a label or unit."""
+    return bool(text) and bool(re.fullmatch(r"[\u4e00-\u9fff·]{2,4}", text)) and not _NOT_NAMES.search(text)
 
 
 def find_phones(text: str) -> list[tuple[str, int, int]]:

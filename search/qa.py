@@ -293,14 +293,15 @@ def _summarise(q: Question, answers: list[dict]) -> str:
             counties = ", ".join(f"{c} ({k} project{'s' if k != 1 else ''}"
                                  + (f", {_fmt_amount(t)} 万元" if t is not None else "")
                                  + f", {'/'.join(map(str, y))})" for c, k, t, y in per)
-            lead = (f"{' and '.join(c for c, *_ in per)} spend{'s' if len(per) == 1 else ''}"
-                    if q.intent == "topic-amount" else
+            lead = ("Spending on" if q.intent == "topic-amount" else
                     f"{len(per)} count{'y funds' if len(per) == 1 else 'ies fund'}")
             note = f" {unstated} of {n} projects state no amount." if unstated else ""
             return f"{lead} {topic}{_scope_text(q, en)}: {counties}. Projects: {_item_list(answers, en)}.{note}{src}"
         counties = "；".join(f"{c}（{k}个项目" + (f"，{_fmt_amount(t)}万元" if t is not None else "")
                             + f"，{'/'.join(map(str, y))}年）" for c, k, t, y in per)
         note = f"其中{unstated}个项目未列明金额。" if unstated else ""
+        if q.intent == "topic-amount":
+            return f"{_scope_text(q, en)}{topic}相关支出：{counties}。项目：{_item_list(answers, en)}。{note}{src}"
         return (f"{_scope_text(q, en)}共有{len(per)}个县安排{topic}相关项目：{counties}。"
                 f"项目：{_item_list(answers, en)}。{note}{src}")
     if q.intent == "cites":

@@ -159,3 +159,42 @@ def test_a_table_split_after_its_first_row_is_rejoined(shanxi):
     k = shanxi.lines.index("项目名称\t2023年原建档立卡卡贫困人口补充医疗保险医疗救助补助县级配套资金" + "\t" * 6)
     assert shanxi.lines[k + 1].startswith("主管部门及代码\t036-兴县医疗保障局\t")
     assert shanxi.pages[k] + 1 == shanxi.pages[k + 1]
+
+
+# ------------------------------------------------------------------ built here
+
+
+def test_running_headers_dropped_and_auto_split_table_rejoined(tmp_path):
+    """A layout the fixtures do not use: a running header and footer on every page, and one long
+    table that reportlab splits by itself, repeating its header row on each page."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    from ingest.formats.pdf import read_pdf
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+
+    def furniture(canvas, doc):
+        canvas.setFont("STSong-Light", 9)
+        canvas.drawString(56, A4[1] - 30, "乐亭县医疗保障局2023年部门预算")
+        canvas.drawCentredString(A4[0] / 2, 25, f"第 {doc.page} 页")
+
+    rows = [["科目编码", "科目名称", "合计"]] + [[f"2101{n:03d}", f"测试科目{n}", f"{n}.00"] for n in range(1, 121)]
+    table = Table(rows, colWidths=[100, 200, 100], repeatRows=1)
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "STSong-Light", 10),
+                               ("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    path = tmp_path / "long-table.pdf"
+    style = ParagraphStyle("b", fontName="STSong-Light", fontSize=10.5, leading=16)
+    SimpleDocTemplate(str(path), pagesize=A4).build([Paragraph("部门预算支出表", style), table],
+                                                    onFirstPage=furniture, onLaterPages=furniture)
+    source = read_pdf(path, 10**8)
+    assert source.page_count >= 3
+    assert "乐亭县医疗保障局2023年部门预算" not in source.lines
+    assert not [line for line in source.lines if line.startswith("第 ")]
+    rows_out = [line for line in source.lines if "\t" in line]
+    assert rows_out == ["\t".join(r) for r in rows], "header repeated or rows lost"
+    assert source.pages[source.lines.index("2101120\t测试科目120\t120.00")] == source.page_count

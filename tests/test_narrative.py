@@ -10,7 +10,7 @@ import pytest
 
 from ingest.model import Disclosure, FigureSource, Measure, SectionKind
 from ingest.narrative import enrich_narrative
-from ingest.paragraphs import BlockKind, read_blocks
+from ingest.paragraphs import BlockKind, read_blocks, tidy
 from ingest.source import SourceText, sha256_hex, text_source
 
 SAMPLES = Path(__file__).resolve().parent.parent / "ingest" / "samples"
@@ -266,6 +266,17 @@ def test_project_goal_text_under_a_table_title_is_not_a_passage():
     assert "从县中两院和其它医院聘请专家进行慢性病鉴定会审" not in texts
     texts = "\n".join(p.text for p in enriched("004").passages)
     assert "通过聘请县中两院和其它医院的专家" not in texts
+
+
+@pytest.mark.parametrize("raw, tidied", [
+    ("2023 年支出预算 7895.40 万元", "2023年支出预算7895.40万元"),
+    ("在医疗、 医保、医药", "在医疗、医保、医药"),
+    ("中央和省 级财政", "中央和省级财政"),  # a wrap artifact inside a word
+    ("中共廊坊市委 廊坊市人民政府关于", "中共廊坊市委 廊坊市人民政府关于"),  # two issuers
+    ("Excel 2019 表格", "Excel 2019表格"),
+])
+def test_tidy_spaces(raw, tidied):
+    assert tidy(raw) == tidied
 
 
 def test_blocks_keep_source_lines_per_character():

@@ -102,6 +102,10 @@ class _Walker:
         self._emit(("#" * level + " " + text) if level else text, start_page)
 
     def _table(self, tbl) -> None:
+        cells = tbl.findall(f"{_W}tr/{_W}tc")
+        if len(cells) == 1:  # a one-cell table is a frame drawn around content, not a table
+            self.walk(cells[0])
+            return
         rows = []
         vmerge_cols: set[int] = set()
         for tr in tbl.iterchildren(f"{_W}tr"):

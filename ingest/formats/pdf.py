@@ -18,9 +18,8 @@ Scanned (image-only) and encrypted PDFs, and truncated files, are refused with a
 from __future__ import annotations
 
 import io
-import logging
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,8 +41,6 @@ _Y_TOL = 3
 _HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 _MARGIN_BAND = 0.08  # top/bottom share of the page where running page numbers live
 _PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*/\s*(共\s*)?\d{1,4}\s*页?)?[-—–\s]*$")
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -75,10 +72,6 @@ class _Table:
     col_edges: list[float]
     row_pages: list[int] = field(default_factory=list)
 
-    @property
-    def ncols(self) -> int:
-        return len(self.col_edges) - 1
-
 
 def read_pdf(path: Path, max_bytes: int) -> SourceText:
     """Read a PDF disclosure into ``SourceText`` (format "pdf", with the page of every line).
@@ -90,7 +83,7 @@ def read_pdf(path: Path, max_bytes: int) -> SourceText:
     check_pdf_bytes(path, data)
     elements, page_count, stats = _extract(path, data)
     check_text_layer(path, stats["visible"], stats["unmapped"], page_count)
-    elements = _drop_page_furniture(elements)
+    elements = _drop_page_furniture(elements, page_count)
     elements = _join_continued_tables(elements)
     body_size = _body_size(elements)
     lines, pages = _render(_reflow(elements, body_size), body_size)
@@ -242,16 +235,24 @@ def _cell(value: str | None) -> str:
 # ------------------------------------------------------------------ page structure
 
 
-def _drop_page_furniture(elements: list) -> list:
-    """Drop page numbers printed in the top or bottom margin band."""
-    kept = []
+def _drop_page_furniture(elements: list, page_count: int) -> list:
+    """Drop what the margins repeat: page numbers, and running headers or footers (a line printed
+    in the top or bottom band of at least half the pages, and of three at least).
+
+    A table's caption repeated over its continuation pages is not furniture (it sits on a few pages
+    only); ``_join_continued_tables`` handles it.
+    """
+    def in_band(e: _Line) -> bool:
+        band = e.page_height * _MARGIN_BAND
+        return e.top < band or e.bottom > e.page_height - band
+
+    pages_of: dict[str, set[int]] = defaultdict(set)
     for e in elements:
-        if isinstance(e, _Line) and _PAGE_NUMBER.match(e.text):
-            band = e.page_height * _MARGIN_BAND
-            if e.top < band or e.bottom > e.page_height - band:
-                continue
-        kept.append(e)
-    return kept
+        if isinstance(e, _Line) and in_band(e):
+            pages_of[e.text].add(e.page)
+    running = {text for text, pages in pages_of.items() if len(pages) >= max(3, page_count / 2)}
+    return [e for e in elements
+            if not (isinstance(e, _Line) and in_band(e) and (e.text in running or _PAGE_NUMBER.match(e.text)))]
 
 
 def _join_continued_tables(elements: list) -> list:

@@ -108,8 +108,9 @@ def _read_region(region: regions.Region, source: SourceText, disclosure: Disclos
         figures = parse_summary(kind, region.title, tokens, page_of)
         disclosure.figures.extend(figures)
         return summary_complete(kind, tokens, figures)
-    last = clean_line(lines[max(region.start, region.end - 1)])
-    return "空表" in last or bool(re.search(r"\d", last))
+    body = [t for t in (clean_line(lines[i]) for i in range(region.start, region.end)) if t]
+    # Other tables (采购, 机关运行经费 …) end with a 合计 row, numbers, or an "空表列示" note.
+    return bool(body) and ("空表" in body[-1] or "合" in body[-1] or bool(re.search(r"\d", body[-1])))
 
 
 def _collect_refs(disclosure: Disclosure, refs: list[LegalReference]) -> None:

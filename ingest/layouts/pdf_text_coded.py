@@ -191,7 +191,9 @@ def parse_coded(kind: TableKind, title: str, tokens: list[Token], page_of) -> Co
                 "cannot be told apart by arithmetic; only 合计 is recorded",
                 spans=[line.span], subject=row.code))
     figures = _total_figures(kind, title, root_row, root, page_of)
-    return CodedResult(lines, figures, findings, rows, looks_complete(kind, rows, uses_decimals(tokens)))
+    # A last row that arithmetic cannot place usually lost numbers to a cut.
+    complete = looks_complete(kind, rows, uses_decimals(tokens)) and bool(nodes) and nodes[-1].choice is not None
+    return CodedResult(lines, figures, findings, rows, complete)
 
 
 def looks_complete(kind: TableKind, rows: list[RawRow], decimals: bool) -> bool:
