@@ -93,7 +93,9 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in INGESTIBLE_SUFFIXES))
+            # A folder's README describes the folder; it is not a disclosure.
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in INGESTIBLE_SUFFIXES
+                              and f.stem.lower() != "readme"))
         else:
             out.append(p)
     return out

@@ -74,8 +74,10 @@ def term_from_json(obj: dict) -> Node:
         return URIRef(obj["value"])
     if kind == "bnode":
         return BNode(obj["value"])
-    return Literal(obj["value"], lang=obj.get("xml:lang"),
-                   datatype=URIRef(obj["datatype"]) if obj.get("datatype") else None)
+    datatype = obj.get("datatype")
+    if datatype == "http://www.w3.org/2001/XMLSchema#string":
+        datatype = None  # a simple literal, as rdflib models it
+    return Literal(obj["value"], lang=obj.get("xml:lang"), datatype=URIRef(datatype) if datatype else None)
 
 
 def result_from_json(data: dict | str | bytes) -> QueryResult:

@@ -23,6 +23,9 @@ _EXPORT_FORMATS = {
 }
 
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 def to_rdflib(term) -> Node | None:
     """Convert a pyoxigraph term to the rdflib equivalent."""
     if term is None:
@@ -34,6 +37,9 @@ def to_rdflib(term) -> Node | None:
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:
+            # RDF 1.1 simple literals are xsd:string; rdflib compares them as untyped literals.
+            return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise StoreError(f"unsupported RDF term from Oxigraph: {term!r}")
 

@@ -76,3 +76,39 @@ def test_correct_formula_is_silent():
     d = _d(projects=[Project("x", sources=["form"], extra={"概况": "280元*30%=84元"})])
     run_checks(d)
     assert d.findings == []
+
+
+# ------------------------------------------------------------------ on the real samples
+
+import pytest  # noqa: E402
+
+from ingest.pipeline import parse_path  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parent.parent / "ingest" / "samples"
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return {p.name[:3]: parse_path(p) for p in sorted(SAMPLES.glob("*.txt"))}
+
+
+def test_seed_003_wrong_printed_formula_is_found(seeds):
+    [finding] = [f for f in seeds["003"].findings if f.severity == Severity.ERROR]
+    assert finding.check == "printed-arithmetic" and finding.found == D("35.2") and finding.expected == D("41.6")
+    assert finding.spans and finding.spans[0].line_start > 0
+
+
+def test_seed_003_one_cent_differences_are_rounding(seeds):
+    info = [f for f in seeds["003"].findings if f.severity == Severity.INFO]
+    assert len(info) >= 5 and all(abs(f.expected - f.found) <= D("0.01") for f in info)
+
+
+def test_seed_004_truncation_is_reported_where_it_is_cut(seeds):
+    [finding] = [f for f in seeds["004"].findings if f.check == "truncated"]
+    assert seeds["004"].truncated and finding.spans[-1].line_end == 517
+
+
+@pytest.mark.parametrize("seed", ["000", "001", "002"])
+def test_seeds_that_add_up_have_no_errors(seeds, seed):
+    assert [f.message for f in seeds[seed].findings if f.severity != Severity.INFO] == []

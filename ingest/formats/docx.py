@@ -11,8 +11,9 @@ Uses python-docx (MIT). Output, line by line:
   ``lastRenderedPageBreak`` mark at every page start when it saves; files without those marks
   but with explicit page breaks are counted by the breaks; files with neither get no pages.
 
-Content controls (``w:sdt``) are read through; headers, footers, comments and text boxes are
-page furniture and left out. Zip bombs and corrupt files are refused before python-docx runs
+Content controls (``w:sdt``) are read through, and a one-cell table (a frame drawn around
+content) is read as the content it frames; headers, footers, comments and text boxes are page
+furniture and left out. Zip bombs and corrupt files are refused before python-docx runs
 (``ingest.formats.guards``).
 """
 from __future__ import annotations
@@ -21,9 +22,9 @@ import io
 import re
 from pathlib import Path
 
-from ingest.formats.guards import ZipLimits, check_docx_zip, read_limited
+from ingest.formats.guards import ZipLimits, check_docx_zip
 from ingest.formats.wrap import clean_line, join_wrapped
-from ingest.source import SourceText, sha256_hex
+from ingest.source import SourceText, read_bytes, sha256_hex
 from ontology.errors import InputError
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -36,7 +37,7 @@ def read_docx(path: Path, max_bytes: int, limits: ZipLimits = ZipLimits()) -> So
     Raises ``InputError`` naming the file for oversized, corrupt or truncated files, zip bombs and
     zips that are not Word documents.
     """
-    data = read_limited(path, max_bytes)
+    data = read_bytes(path, max_bytes)  # size checked before reading
     check_docx_zip(path, data, limits).close()
     document = _open(path, data)
     walker = _Walker(document)

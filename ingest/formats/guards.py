@@ -2,16 +2,17 @@
 
 A disclosure folder is user input: a file may be huge, truncated, encrypted, scanned, or a zip bomb
 dressed up as a .docx. Each check here refuses such a file with an ``InputError`` that names the
-file and says what to do, before pdfminer or python-docx spend memory on it. Nothing here parses
-content; the readers in ``ingest.formats.pdf`` and ``ingest.formats.docx`` call these.
+file and says what to do, before pdfminer or python-docx spend memory on it (the size limit is
+checked by ``ingest.source.read_bytes`` before a byte is read). Nothing here parses content; the
+readers in ``ingest.formats.pdf`` and ``ingest.formats.docx`` call these.
 """
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.source import read_bytes
 from ontology.errors import InputError
 
 # A DOCX is XML compressed at 5-20x; members with higher ratios and a real size are not documents.
@@ -35,11 +36,6 @@ class ZipLimits:
     max_members: int = MAX_DOCX_MEMBERS
 
 
-def read_limited(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes; refuses missing, empty and over-the-limit files (size checked before reading)."""
-    return read_bytes(path, max_bytes)
-
-
 def check_pdf_bytes(path: Path, data: bytes) -> None:
     """Refuse bytes that are not a whole PDF: wrong header or no end-of-file marker (truncated)."""
     if not data[:1024].lstrip().startswith(b"%PDF-"):
@@ -60,14 +56,12 @@ def check_text_layer(path: Path, visible_chars: int, unmapped_chars: int, page_c
 
 
 def check_docx_zip(path: Path, data: bytes, limits: ZipLimits = ZipLimits()) -> zipfile.ZipFile:
-    """Open a DOCX as a zip after checking its declared sizes, so a zip bomb is never inflated.
+    """Open a DOCX as a zip after checking its sizes, so a zip bomb is never inflated in memory.
 
     Returns the open ``ZipFile``. Refuses: not a zip / truncated zip, a zip without
     ``word/document.xml`` (another Office format), too many members, too much uncompressed data,
     or a member compressed beyond any real document's ratio.
     """
-    import io
-
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:

@@ -23,9 +23,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ingest.formats.guards import check_pdf_bytes, check_text_layer, read_limited
+from ingest.formats.guards import check_pdf_bytes, check_text_layer
 from ingest.formats.wrap import clean_line, join_wrapped
-from ingest.source import SourceText, sha256_hex
+from ingest.source import SourceText, read_bytes, sha256_hex
 from ontology.errors import InputError
 
 # Ruled tables only: text-aligned "tables" guessed from whitespace split narrative into columns.
@@ -79,7 +79,7 @@ def read_pdf(path: Path, max_bytes: int) -> SourceText:
     Raises ``InputError`` naming the file for oversized, truncated, corrupt, password-protected
     and scanned (no text layer) PDFs.
     """
-    data = read_limited(path, max_bytes)
+    data = read_bytes(path, max_bytes)  # size checked before reading
     check_pdf_bytes(path, data)
     elements, page_count, stats = _extract(path, data)
     check_text_layer(path, stats["visible"], stats["unmapped"], page_count)

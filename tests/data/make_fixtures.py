@@ -112,7 +112,7 @@ class HebeiTable:
     number_font_size: float | None = None
 
 
-def _coded(first: str, figures: list[str], *, group: str = "功能分类科目") -> tuple[list[list[str]], list]:
+def _coded(figures: list[str], group: str = "功能分类科目") -> tuple[list[list[str]], list]:
     """Header of a 序号 | 科目编码 | 科目名称 | figures... table with a two-row figure header."""
     top = ["序号", group, ""] + figures
     second = ["", "科目编码", "科目名称"] + [""] * len(figures)
@@ -121,8 +121,8 @@ def _coded(first: str, figures: list[str], *, group: str = "功能分类科目")
     return [top, second, numbers], spans
 
 
-_EXP_HEADER, _EXP_SPANS = _coded("序号", ["合计", "基本支出", "项目支出", "经营支出", "上解上级支出", "对附属单位补助支出"])
-_GEN_HEADER, _GEN_SPANS = _coded("序号", ["合计", "基本支出", "项目支出"])
+_EXP_HEADER, _EXP_SPANS = _coded(["合计", "基本支出", "项目支出", "经营支出", "上解上级支出", "对附属单位补助支出"])
+_GEN_HEADER, _GEN_SPANS = _coded(["合计", "基本支出", "项目支出"])
 
 HEBEI_TABLES: dict[str, HebeiTable] = {
     "部门预算收支总表": HebeiTable(
