@@ -41,7 +41,10 @@ RESULT_HEADERS = ["X-Result-Truncated", "X-Result-Limit", "X-Result-Count", "X-Q
 def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAPI:
     """The application for ``settings``. A ``store`` passed in is used (and not closed) instead of
     opening the configured one: tests fill a memory store and hand it over."""
+    # docs_url/redoc_url off: FastAPI's pages load Swagger UI from a CDN; /docs is rendered by
+    # api.routers.pages from the same OpenAPI schema instead.
     app = FastAPI(title="budgetkg", version="0.1.0", lifespan=_lifespan, default_response_class=SafeJSONResponse,
+                  docs_url=None, redoc_url=None,
                   description="Knowledge graph of Chinese county budget disclosures: a public SPARQL "
                               "endpoint, search, questions and the disclosures themselves.")
     app.state.settings = settings
@@ -125,7 +128,7 @@ class SecurityHeaders:
                 extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                          (b"referrer-policy", b"no-referrer")]
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                if content_type.startswith(b"text/html") and not scope["path"].startswith("/docs"):
+                if content_type.startswith(b"text/html"):
                     extra.append((b"content-security-policy", self.CSP.encode()))
                 headers += [(k, v) for k, v in extra if k not in names]
                 message = {**message, "headers": headers}

@@ -30,6 +30,15 @@ class IndexHandle:
         self.error: str | None = LOADING
         self.lock = threading.Lock()
 
+    def require(self):
+        """The loaded ``search.index.SearchIndex``, or a 503 saying why there is none yet."""
+        if self.index is None:
+            from api.http_errors import ApiError
+
+            raise ApiError(503, "index_unavailable", f"search is not available: {self.error}",
+                           headers={"Retry-After": "5"})
+        return self.index
+
     @property
     def status(self) -> str:
         if self.index is not None:

@@ -33,13 +33,9 @@ def get_pool(request: Request) -> WorkerPool:
     return pool
 
 
-def get_index(request: Request):
-    """The loaded ``search.index.SearchIndex``, or a 503 saying why there is none yet."""
-    handle: IndexHandle = request.app.state.index
-    if handle.index is None:
-        raise ApiError(503, "index_unavailable", f"search is not available: {handle.error}",
-                       headers={"Retry-After": "5"})
-    return handle
+def get_index(request: Request) -> IndexHandle:
+    """The search-index handle; routes call ``handle.require()`` (after their input is validated)."""
+    return request.app.state.index
 
 
 def require_admin(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:

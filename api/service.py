@@ -14,12 +14,12 @@ from typing import Callable, Iterable
 from rdflib import Graph
 
 from api.settings import Settings
-from ingest.mapper import to_rdf
+from ingest.mapper import MappedDisclosure, to_rdf
 from ingest.model import Disclosure
 from ingest.pipeline import parse_path
 from ontology import ONTOLOGY_DIR
 from ontology.errors import BudgetKGError, StoreError
-from ontology.terms import ONTOLOGY_GRAPH
+from ontology.terms import ONTOLOGY_GRAPH, SHARED_GRAPH
 from search.store import GraphStore, open_store
 
 INGESTIBLE_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".text"}
@@ -28,7 +28,9 @@ INGESTIBLE_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".text"}
 def store_from_settings(settings: Settings, *, read_only: bool = False) -> GraphStore:
     """Open the configured graph store."""
     if settings.store == "oxigraph":
-        if read_only and not (settings.store_path / "CURRENT").exists():
+        from search.store_oxigraph import OxigraphStore
+
+        if read_only and not OxigraphStore.exists(settings.store_path):
             raise StoreError(f"no graph store at {settings.store_path} yet; run `budgetkg ingest` first "
                              "(or set BUDGETKG_HOME / --home to where it is)")
         return open_store("oxigraph", path=settings.store_path, read_only=read_only)
@@ -36,7 +38,9 @@ def store_from_settings(settings: Settings, *, read_only: bool = False) -> Graph
         return open_store("memory")
     if settings.store == "sparql":
         return open_store("sparql", query_url=settings.sparql_query_url, update_url=settings.sparql_update_url,
-                          user=settings.sparql_user, password=settings.sparql_password)
+                          user=settings.sparql_user, password=settings.sparql_password,
+                          private_query_url=settings.sparql_private_query_url,
+                          private_update_url=settings.sparql_private_update_url)
     return open_store(settings.store)
 
 
@@ -50,9 +54,31 @@ def ontology_graph() -> Graph:
     return graph
 
 
+_ONTOLOGY_TRIPLES: set | None = None
+
+
+def _ontology_triples() -> set:
+    global _ONTOLOGY_TRIPLES
+    if _ONTOLOGY_TRIPLES is None:
+        _ONTOLOGY_TRIPLES = set(ontology_graph())
+    return _ONTOLOGY_TRIPLES
+
+
 def ensure_ontology(store: GraphStore) -> None:
     """Load (or refresh) the ontology graph so labels of classes and concepts are queryable."""
     store.replace_graph(str(ONTOLOGY_GRAPH), ontology_graph())
+
+
+def write_disclosure(store: GraphStore, mapped: MappedDisclosure) -> None:
+    """Store a mapped disclosure in one transaction: its own graph and private graph replaced,
+    its shared resources added to the shared graph (less what the ontology graph already says,
+    which would otherwise come back twice from the union default graph)."""
+    own, shared = mapped.own_and_shared()
+    known = _ontology_triples()
+    for triple in [t for t in shared if t in known]:
+        shared.remove(triple)
+    store.replace_graphs({str(mapped.graph_iri): own, str(mapped.private_graph_iri): mapped.private},
+                         additions={str(SHARED_GRAPH): shared})
 
 
 @dataclass
@@ -107,7 +133,7 @@ def ingest_file(store: GraphStore, path: Path, *, fmt: str | None = None, layout
     try:
         disclosure = parse_path(path, fmt=fmt, layout=layout, max_bytes=max_bytes, name=name)
         mapped = to_rdf(disclosure)
-        store.replace_graphs({str(mapped.graph_iri): mapped.public, str(mapped.private_graph_iri): mapped.private})
+        write_disclosure(store, mapped)
     except BudgetKGError as exc:
         return FileOutcome(str(name or path), False, error=str(exc))
     except Exception as exc:  # keep the batch going; the message still names the file

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
                                                            "(store='sparql'), e.g. http://127.0.0.1:7878/query.")
     sparql_update_url: str | None = Field(None, description="Update endpoint of the remote server "
                                                             "(store='sparql'), e.g. http://127.0.0.1:7878/update.")
+    sparql_private_query_url: str | None = Field(None, description="Query endpoint of a second remote dataset "
+                                                                    "for personal data (store='sparql'); without it "
+                                                                    "personal data is not written remotely.")
+    sparql_private_update_url: str | None = Field(None, description="Update endpoint of that second dataset.")
     sparql_user: str | None = Field(None, description="HTTP basic-auth user for the remote server, if it needs one.")
     sparql_password: str | None = Field(None, description="HTTP basic-auth password for the remote server.")
     embedding_model: str = Field("use-multilingual", description="Embedding model: 'use-multilingual' (the bundled "

@@ -40,7 +40,7 @@ from ingest.model import (
 )
 from ingest.normalize import canonical_level1, canonical_level2, clean_text, economic_parent, function_parent
 from ontology import iris
-from ontology.terms import BKG, QB, graph_iri, private_graph_iri
+from ontology.terms import BKG, INSTANCE_BASE, QB, graph_iri, private_graph_iri
 
 ZH = "zh"
 MASK = "＊＊＊"
@@ -64,9 +64,23 @@ LEVEL2_BROADER = {
 _MEASURE_TERMS = {m: BKG[m.value] for m in Measure}
 
 
+# Resources named by many disclosures (departments, areas, legal documents, concepts). Their
+# descriptive triples go to one shared graph instead of every disclosure's graph: a union default
+# graph does not deduplicate a triple stored in several graphs, so repeating them would repeat
+# every query row that touches them. What links them to one disclosure stays in its own graph.
+SHARED_PREFIXES = tuple(INSTANCE_BASE + p for p in ("department/", "area/", "legal/", "concept/", "scheme/",
+                                                     "topic/"))
+PER_DISCLOSURE_PREDICATES = {BKG.fromDisclosure, PROV.wasDerivedFrom, BKG.lineStart, BKG.lineEnd, BKG.page}
+
+
 @dataclass
 class MappedDisclosure:
-    """The triples of one disclosure, split into what may be served publicly and what may not."""
+    """The triples of one disclosure, split into what may be served publicly and what may not.
+
+    ``public`` is self-contained (it validates against the shapes on its own); for storage,
+    ``own_and_shared()`` separates the triples only this disclosure states from those about
+    shared resources.
+    """
 
     key: str
     iri: URIRef
@@ -74,6 +88,16 @@ class MappedDisclosure:
     private: Graph
     graph_iri: URIRef
     private_graph_iri: URIRef
+
+    def own_and_shared(self) -> tuple[Graph, Graph]:
+        """(triples for this disclosure's named graph, triples for the shared graph)."""
+        own, shared = new_graph(), new_graph()
+        for s, p, o in self.public:
+            if str(s).startswith(SHARED_PREFIXES) and p not in PER_DISCLOSURE_PREDICATES:
+                shared.add((s, p, o))
+            else:
+                own.add((s, p, o))
+        return own, shared
 
 
 def new_graph() -> Graph:
@@ -216,8 +240,9 @@ class _Mapper:
         if county is not None:
             g.add((dept, BKG.area, county))
         g.add((self.iri, BKG.publishedBy, dept))
-        # The department is named in the document's headers throughout: the whole text is its source.
-        self._provenance(dept, self.whole)
+        # Shared by every disclosure of the department: the source is recorded, not a line span
+        # (two disclosures' spans would both attach to the one department).
+        self._provenance(dept, None, lines=False)
 
     def _map_areas(self) -> URIRef | None:
         """County -> prefecture -> province, as far as the document tells; returns the county."""

@@ -164,3 +164,6 @@ def private_graph_iri(disclosure_key: str) -> URIRef:
 
 
 ONTOLOGY_GRAPH = URIRef(GRAPH_BASE + "ontology")
+# Descriptive triples of resources many disclosures name (departments, areas, legal documents,
+# concepts): stored once here, so a union default graph does not return them once per disclosure.
+SHARED_GRAPH = URIRef(GRAPH_BASE + "shared")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from ontology.terms import GRAPH_BASE
@@ -310,12 +310,15 @@ def legal_items(store: GraphStore, contexts: dict[str, Context], graphs=None) ->
 PREFIX dct: <http://purl.org/dc/terms/>
 SELECT ?g ?s ?number ?label ?title ?raw ?pLabel ?ls ?le ?page WHERE {{
   {graph_filter("g", graphs)}
-  GRAPH ?g {{ ?s a bkg:LegalDocument . {_PROV}
-    OPTIONAL {{ ?s bkg:documentNumber ?number }}
-    OPTIONAL {{ ?s rdfs:label ?label }}
-    OPTIONAL {{ ?s dct:title ?title }}
-    OPTIONAL {{ ?s skos:hiddenLabel ?raw }}
+  # A document's description may live in a graph shared by all disclosures; which disclosure
+  # cites it (fromDisclosure, lines) lives in that disclosure's graph.
+  GRAPH ?g {{ ?s bkg:fromDisclosure ?d . {_PROV}
     OPTIONAL {{ ?p bkg:legalBasis ?s . ?p a bkg:Project ; rdfs:label ?pLabel }} }}
+  ?s a bkg:LegalDocument .
+  OPTIONAL {{ ?s bkg:documentNumber ?number }}
+  OPTIONAL {{ ?s rdfs:label ?label }}
+  OPTIONAL {{ ?s dct:title ?title }}
+  OPTIONAL {{ ?s skos:hiddenLabel ?raw }}
 }}""")
     items = []
     for (g, _), rows in _group(result.rows).items():
@@ -349,11 +352,11 @@ SELECT ?g ?s ?label ?code ?name ?amount ?kind ?ls ?le ?page WHERE {{
     for (g, _), rows in _group(result.rows).items():
         ctx = contexts.get(g)
         code = text(rows[0].get("code"))
-        name = _prefer_zh(rows, "name") or _prefer_zh(rows, "label") or ""
-        if not (code or name):
+        name = _prefer_zh(rows, "name") or ""
+        label = _prefer_zh(rows, "label") or " ".join(x for x in (code, name) if x)
+        if not label:
             continue
         amount = value(rows[0].get("amount"))
-        label = f"{code} {name}".strip()
         item = _base("line", rows[0], label, label, ctx, g)
         item.extra = {"code": code, "amount": float(amount) if amount is not None else None,
                       "classification_kind": text(rows[0].get("kind"))}
@@ -388,7 +391,8 @@ SELECT ?g ?s ?kind ?title ?body ?p ?pLabel ?ls ?le ?page WHERE {{
         for n, (chunk, offset) in enumerate(chunk_text(body)):
             if not _worth_indexing(chunk, ctx):
                 continue
-            shown = f"{title}：{chunk}" if kind == "project-detail" and title else chunk
+            # The heading says what the paragraph is (部门职责, 立项依据 ...): embed it with the text.
+            shown = f"{title}：{chunk}" if title and not chunk.startswith(title) else chunk
             item = _base("text", rows[0], title or (kind or "passage"), shown, ctx, g)
             item.chunk = n
             item.project, item.project_iri = project, text(rows[0].get("p"))
@@ -426,8 +430,29 @@ def collect_items(store: GraphStore, graphs: Iterable[str] | None = None) -> lis
     items: list[Item] = []
     for collect in (indicator_items, project_items, legal_items, line_items, passage_items):
         items.extend(collect(store, contexts, graphs))
+    items.extend(name_variants(items))
     items.sort(key=lambda it: (it.graph, ITEM_TYPES.index(it.type), it.iri, it.chunk))
     return items
+
+
+def name_variants(items: list[Item]) -> list[Item]:
+    """A second, name-only vector for projects and indicators.
+
+    The full text (name + goal, or label + value + project) is what a Chinese paraphrase matches
+    best; a short English question ("publicly funded medical care") matches the bare name better.
+    The variant shares the IRI (search keeps the better of the two) and adds nothing lexically.
+    """
+    out = []
+    for it in items:
+        if it.type not in ("project", "indicator"):
+            continue
+        name = it.label
+        if it.type == "project" and it.extra.get("aliases"):
+            name += "；" + "；".join(it.extra["aliases"])
+        if name and name != it.text:
+            out.append(replace(it, text=name, lex="", chunk=1, extra={**it.extra, "variant": "name"},
+                               source=dict(it.source)))
+    return out
 
 
 # ------------------------------------------------------------------ text helpers

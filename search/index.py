@@ -27,6 +27,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -49,6 +50,10 @@ RRF_K = 60
 CANDIDATES = 50
 # A query with an exact code / 文号 trusts the lexical ranking this much more.
 EXACT_BOOST = 2.0
+# Weight of the exact-match ranking (same label, or the query's 文号/code as a token).
+EXACT_WEIGHT = 2.0
+# Topic expansion keeps the items scoring at least this share of its best lexical score.
+EXPANSION_KEEP = 0.8
 # Seconds between checks whether another process published a newer generation.
 RELOAD_CHECK_S = 2.0
 TYPE_ALIASES = {"indicators": "indicator", "projects": "project", "legal": "legal", "document": "legal",
@@ -86,6 +91,7 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._last_check = 0.0
         self._cache: dict = {}
+        self._query_cache: dict[str, np.ndarray] = {}
 
     # ---------------------------------------------------------------- opening
 
@@ -207,6 +213,17 @@ class SearchIndex:
         for i, it in enumerate(self.items):
             self._by_iri.setdefault(it.iri, []).append(i)
         self._type_masks = {t: self._types == t for t in ITEM_TYPES}
+        # Exact-match lookups: normalised labels, and 文号 / code tokens.
+        self._by_label: dict[str, list[int]] = {}
+        self._by_token: dict[str, list[int]] = {}
+        for i, it in enumerate(self.items):
+            if it.extra.get("variant"):
+                continue
+            self._by_label.setdefault(lexical.normalize_text(it.label).strip(), []).append(i)
+            for tok in set(self.tokens[i]):
+                if ("〔" in tok and not tok.startswith("〔")) or (len(tok) >= 5 and any(c.isdigit() for c in tok)
+                                                                 and tok.isalnum()):
+                    self._by_token.setdefault(tok, []).append(i)
         self._cache = {}
 
     # ---------------------------------------------------------------- persistence
@@ -306,7 +323,13 @@ class SearchIndex:
         return [self.items[i] for i in self._by_iri.get(iri, [])]
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.embedder.encode_query(text)
+        """The query's vector (the last few are remembered: one search encodes a query once)."""
+        cache = self._query_cache
+        if text not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[text] = self.embedder.encode_query(text)
+        return cache[text]
 
     def dense(self, text: str, k: int, types: list[str] | None = None,
               vector: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -343,13 +366,19 @@ class SearchIndex:
         t = normalize_type(type)
         types = [t] if t else None
         n = max(CANDIDATES, 4 * k)
-        dense = self.dense(text, n, types) if mode in ("hybrid", "dense") else []
+        # Budget lines are bare code + name labels: close in meaning to many questions, the
+        # answer to few. They join a ranking by exact words only, unless asked for by type.
+        dense_types = types or [x for x in ITEM_TYPES if x != "line"]
+        dense = self.dense(text, n, dense_types) if mode in ("hybrid", "dense") else []
         lex = self.lexical(text, n, types) if mode in ("hybrid", "lexical") else []
         if mode not in ("hybrid", "dense", "lexical"):
             raise QueryRejected(f"unknown search mode '{mode}'; use hybrid, dense or lexical")
+        exact = self._exact(text, types, lex) if mode == "hybrid" else []
+        expanded = self._expanded(text, n, types) if mode == "hybrid" else []
         fused: dict[int, dict] = {}
         w_lex = EXACT_BOOST if _has_exact_token(text) else 1.0
-        for weight, ranking, name in ((1.0, dense, "dense"), (w_lex, lex, "lexical")):
+        for weight, ranking, name in ((1.0, dense, "dense"), (w_lex, lex, "lexical"), (EXACT_WEIGHT, exact, "exact"),
+                                      (1.0, expanded, "topics")):
             for rank, (pos, score) in enumerate(ranking):
                 entry = fused.setdefault(pos, {"rrf": 0.0})
                 entry["rrf"] += weight / (RRF_K + rank + 1)
@@ -366,9 +395,12 @@ class SearchIndex:
             if item.iri in seen:
                 continue
             seen.add(item.iri)
+            if item.extra.get("variant"):
+                item = self.items[self._by_iri[item.iri][0]]  # show the full item, not its name vector
             entry = fused[pos]
             score = entry["rrf"] if mode == "hybrid" else entry.get(mode, 0.0)
-            hits.append(hit_json(item, score, dense=entry.get("dense"), lexical=entry.get("lexical")))
+            hits.append(hit_json(item, score, dense=entry.get("dense"), lexical=entry.get("lexical"),
+                                 exact="exact" in entry, topics="topics" in entry))
             if len(hits) >= k:
                 break
         return hits
@@ -382,6 +414,54 @@ class SearchIndex:
         from search.similar import similar_indicators
 
         return similar_indicators(self, text_or_iri, k)
+
+    def _exact(self, text: str, types: list[str] | None, lex: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Items that hold the query exactly: the same label, or the query's 文号 / code as a token.
+
+        BM25 ranks a near neighbour (档案归档质量 for 档案归档率, 吕财社〔2022〕105号 for
+        吕财社〔2021〕171号) close to the exact item; an exact match deserves to lead.
+        """
+        key = lexical.normalize_text(text).strip()
+        wanted = {t for t in lexical.doc_number_tokens(text) if not t.startswith("〔")}
+        wanted |= {t for t in re.findall(r"[0-9a-z]{5,}", key) if any(c.isdigit() for c in t)}
+        found = set(self._by_label.get(key, []))
+        for tok in wanted:
+            found |= set(self._by_token.get(tok, []))
+        if types:
+            found = {p for p in found if self.items[p].type in types}
+        if not found:
+            return []
+        score = dict(lex)
+        return sorted(((p, score.get(p, 0.0)) for p in found), key=lambda x: -x[1])
+
+    def _expanded(self, text: str, k: int, types: list[str] | None) -> list[tuple[int, float]]:
+        """Lexical ranking of the query's policy topics in the documents' own words.
+
+        "village-level insurance agents" shares no word with 村级代办员; the topic scheme knows
+        both (skos:altLabel in en and zh). A topic named in the query (any label) or close to it
+        in meaning contributes its Chinese labels as a second lexical query.
+        """
+        matcher = self.topic_matcher()
+        matches = matcher.label_matches(text)
+        if not matches and matcher.embedder is not None:
+            vector = self.encode_query(text)  # cached: the dense ranking encoded it already
+            close = matcher.embedding_matches(vector[None, :], self.embedder.profile.question_threshold)[0]
+            matches = close[:1]
+        if not matches:
+            return []
+        words = []
+        for m in matches[:2]:
+            words += [l.text for l in m.topic.labels if l.lang == "zh"][:6]
+        ranking = self.lexical(" ".join(words), k, types)
+        # Only the items that hold the topic's words strongly: a long tail of items sharing one
+        # character pair would otherwise add votes to everything dense also likes.
+        best = ranking[0][1] if ranking else 0.0
+        return [(p, sc) for p, sc in ranking if sc >= EXPANSION_KEEP * best]
+
+    def topic_matcher(self):
+        from search.topics import TopicMatcher, load_topics
+
+        return self.cached("topic-matcher", lambda: TopicMatcher(load_topics(), self.embedder))
 
     # ---------------------------------------------------------------- helpers for qa
 
@@ -400,17 +480,18 @@ class SearchIndex:
                 "index": self._vindex.kinds if self._vindex else {}, "folder": str(self.index_dir)}
 
 
-def hit_json(item: Item, score: float, *, dense: float | None = None, lexical: float | None = None) -> dict:
-    """The JSON shape of a search hit."""
+def hit_json(item: Item, score: float, *, dense: float | None = None, lexical: float | None = None,
+             exact: bool = False, topics: bool = False) -> dict:
+    """The JSON shape of a search hit (``scores`` says which rankings found it)."""
     out = {"iri": item.iri, "type": item.type, "label": item.label, "text": item.text,
            "score": round(float(score), 6), "department": item.department, "county": item.county,
            "fiscal_year": item.fiscal_year, "project": item.project, "source": item.source}
     for key, val in item.extra.items():
         if key not in out and val not in (None, [], ""):
             out[key] = val
-    if dense is not None or lexical is not None:
-        out["scores"] = {"dense": None if dense is None else round(float(dense), 4),
-                         "lexical": None if lexical is None else round(float(lexical), 4)}
+    out["scores"] = {"dense": None if dense is None else round(float(dense), 4),
+                     "lexical": None if lexical is None else round(float(lexical), 4),
+                     "exact": exact, "topic_words": topics}
     return out
 
 
@@ -418,7 +499,7 @@ def _has_exact_token(text: str) -> bool:
     """A document number or a budget/project code (5+ digits) in the query."""
     if lexical.DOC_NUMBER.search(lexical.normalize_text(text)):
         return True
-    return any(len(tok) >= 5 and tok.isdigit() for tok in lexical.normalize_text(text).split())
+    return any(len(tok) >= 5 and any(c.isdigit() for c in tok) for tok in re.findall(r"[0-9a-z]+", lexical.normalize_text(text)))
 
 
 def _topics_fingerprint(model: str) -> str:

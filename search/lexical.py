@@ -22,6 +22,7 @@ _jieba = None
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _WORD = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_CODE = re.compile(r"[0-9a-z]{5,}")
 # Document number: issuer characters, a bracketed year, a serial, 号 ("冀财社[2022]218 号").
 _OPEN = "〔\\[(（【［﹝〖"
 _CLOSE = "〕\\])）】］﹞〗"
@@ -86,6 +87,8 @@ def tokenize(text: str) -> list[str]:
         w = m.group(0)
         if w not in _STOP:
             tokens.append(w)
+    # Whole codes mixing letters and digits (project codes such as 13022524P00CGB110004W).
+    tokens.extend(m.group(0) for m in _CODE.finditer(norm) if not m.group(0).isdigit() and not m.group(0).isalpha())
     return tokens
 
 

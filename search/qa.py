@@ -85,9 +85,8 @@ def _gazetteer(store: GraphStore, index) -> qmod.Gazetteer:
 
 
 def _matcher(index) -> TopicMatcher:
-    embedder = index.embedder if index is not None else None
     if index is not None:
-        return index.cached("topic-matcher", lambda: TopicMatcher(load_topics(), embedder))
+        return index.topic_matcher()
     return TopicMatcher(load_topics(), None)
 
 

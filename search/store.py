@@ -5,8 +5,9 @@ store (default, on disk), an in-memory Oxigraph store (tests, one-off runs) and 
 SPARQL 1.1 server (Oxigraph server, Virtuoso, ...) chosen by configuration. Writes are whole
 named graphs replaced atomically (one graph per disclosure); reads are SPARQL.
 
-Personal data sits in separate "private" named graphs; ``query(..., include_private=False)``
-evaluates over the public graphs only, so the public endpoint cannot reach it.
+Personal data sits in separate "private" named graphs kept in separate storage;
+``query(..., include_private=False)`` evaluates over the public graphs only (their union is the
+default graph), so the public endpoint cannot reach it.
 """
 from __future__ import annotations
 
@@ -99,8 +100,10 @@ class GraphStore(Protocol):
     def replace_graph(self, graph_iri: str, triples: Graph) -> None:
         """Atomically replace the named graph's content with ``triples`` (creates it if absent)."""
 
-    def replace_graphs(self, graphs: dict[str, Graph]) -> None:
-        """Atomically replace several named graphs in one transaction."""
+    def replace_graphs(self, graphs: dict[str, Graph], additions: dict[str, Graph] | None = None) -> None:
+        """Atomically replace several named graphs, and add triples to others, in one transaction.
+
+        Graphs under the private prefix go to storage the public endpoint cannot reach."""
 
     def drop_graph(self, graph_iri: str) -> None:
         """Remove a named graph and its triples (no error if absent)."""
@@ -144,7 +147,9 @@ def open_store(backend: str, **options) -> GraphStore:
 
     oxigraph: ``path`` (folder; created if missing), ``read_only`` (bool).
     memory:   no options.
-    sparql:   ``query_url``, ``update_url``, optional ``user``/``password``, ``timeout``.
+    sparql:   ``query_url``, ``update_url``, optional ``user``/``password``, ``timeout``,
+              ``private_query_url``/``private_update_url`` (a second dataset for personal data;
+              without them personal data is not written to the remote server).
     """
     _ensure_builtin()
     if backend not in _BACKENDS:
@@ -160,8 +165,10 @@ def _ensure_builtin() -> None:
 
     register_backend("oxigraph", lambda path, read_only=False: OxigraphStore(path, read_only=read_only))
     register_backend("memory", lambda: OxigraphStore(None))
-    register_backend("sparql", lambda query_url, update_url=None, user=None, password=None, timeout=60.0:
-                     RemoteSparqlStore(query_url, update_url, user=user, password=password, timeout=timeout))
+    register_backend("sparql", lambda query_url, update_url=None, user=None, password=None, timeout=60.0,
+                     private_query_url=None, private_update_url=None:
+                     RemoteSparqlStore(query_url, update_url, user=user, password=password, timeout=timeout,
+                                       private_query_url=private_query_url, private_update_url=private_update_url))
 
 
 def ntriples_of(graph: Graph) -> str:

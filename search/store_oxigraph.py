@@ -45,7 +45,13 @@ def to_rdflib(term) -> Node | None:
 
 
 class OxigraphStore:
-    """``GraphStore`` backed by pyoxigraph. ``path=None`` keeps everything in memory."""
+    """``GraphStore`` backed by pyoxigraph. ``path=None`` keeps everything in memory.
+
+    Personal data lives in a second Oxigraph store beside the first (``PATH/private``), not just in
+    other named graphs: public queries then run over the union of all graphs of the public store
+    (``PATH/public``), which is both leak-proof and fast — restricting a query to a list of graphs
+    instead made Oxigraph 40x slower at 100 disclosures.
+    """
 
     name = "oxigraph"
 
@@ -53,59 +59,76 @@ class OxigraphStore:
         self.path = Path(path) if path is not None else None
         try:
             if self.path is None:
-                self._store = ox.Store()
+                self._store, self._private = ox.Store(), ox.Store()
                 self.name = "memory"
             elif read_only:
-                self._store = ox.Store.read_only(str(self.path))
+                self._store = ox.Store.read_only(str(self.path / "public"))
+                private = self.path / "private"
+                self._private = ox.Store.read_only(str(private)) if (private / "CURRENT").exists() else ox.Store()
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(self.path))
+                self._store = ox.Store(str(self.path / "public"))
+                self._private = ox.Store(str(self.path / "private"))
         except OSError as exc:
             hint = " (is another budgetkg process, e.g. `budgetkg serve`, using it?)" if "lock" in str(exc).lower() else ""
             raise StoreError(f"cannot open the graph store at {self.path}: {exc}{hint}") from None
+
+    @staticmethod
+    def exists(path: str | Path) -> bool:
+        """Whether an on-disk store has been created at ``path``."""
+        return (Path(path) / "public" / "CURRENT").exists()
 
     # ------------------------------------------------------------ writes
 
     def replace_graph(self, graph_iri: str, triples: Graph) -> None:
         self.replace_graphs({graph_iri: triples})
 
-    def replace_graphs(self, graphs: dict[str, Graph]) -> None:
+    def replace_graphs(self, graphs: dict[str, Graph], additions: dict[str, Graph] | None = None) -> None:
         # One SPARQL update is one Oxigraph transaction: readers see either the old graphs or the
-        # new ones, and a failure midway leaves the store as it was.
-        parts = []
-        for iri, graph in graphs.items():
-            parts.append(f"DROP SILENT GRAPH <{iri}>")
-            body = ntriples_of(graph) if len(graph) else ""
-            if body.strip():
-                parts.append(f"INSERT DATA {{ GRAPH <{iri}> {{\n{body}}} }}")
+        # new ones, and a failure midway leaves the store as it was. The private part is written
+        # first, so a failure there leaves the public graphs untouched.
+        private = {iri: g for iri, g in graphs.items() if is_private_graph(iri)}
+        public = {iri: g for iri, g in graphs.items() if not is_private_graph(iri)}
+        if private:
+            self._update(self._private, _replace_text(private, {}), private)
+        self._update(self._store, _replace_text(public, additions or {}), {**public, **(additions or {})})
+
+    @staticmethod
+    def _update(store, text: str, graphs: dict) -> None:
+        if not text:
+            return
         try:
-            self._store.update(" ;\n".join(parts))
+            store.update(text)
         except (OSError, SyntaxError, ValueError) as exc:
             raise StoreError(f"writing graphs {', '.join(graphs)} failed: {exc}") from None
 
     def drop_graph(self, graph_iri: str) -> None:
-        self._store.update(f"DROP SILENT GRAPH <{graph_iri}>")
+        target = self._private if is_private_graph(graph_iri) else self._store
+        target.update(f"DROP SILENT GRAPH <{graph_iri}>")
 
     def flush(self) -> None:
         if self.path is not None:
             self._store.flush()
+            self._private.flush()
 
     # ------------------------------------------------------------ reads
 
     def graph_names(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        names = list(self._store.named_graphs()) + list(self._private.named_graphs())
+        return sorted(g.value for g in names if isinstance(g, ox.NamedNode))
 
-    def _dataset(self, include_private: bool) -> dict:
-        if include_private:
-            return {"use_default_graph_as_union": True}
-        public = [ox.NamedNode(g) for g in self.graph_names() if not is_private_graph(g)]
-        if not public:
-            return {"default_graph": ox.DefaultGraph(), "named_graphs": []}
-        return {"default_graph": public, "named_graphs": public}
+    def _evaluation_store(self, include_private: bool):
+        """The public store, or (rarely: admin use) a merged in-memory copy including private data."""
+        if not include_private or not any(True for _ in self._private.named_graphs()):
+            return self._store
+        merged = ox.Store()
+        merged.extend(self._store.quads_for_pattern(None, None, None))
+        merged.extend(self._private.quads_for_pattern(None, None, None))
+        return merged
 
     def query(self, sparql: str, *, include_private: bool = False, max_rows: int | None = None) -> QueryResult:
         try:
-            raw = self._store.query(sparql, **self._dataset(include_private))
+            raw = self._evaluation_store(include_private).query(sparql, use_default_graph_as_union=True)
         except SyntaxError as exc:
             raise StoreError(f"SPARQL syntax error: {exc}") from None
         except OSError as exc:
@@ -140,17 +163,29 @@ class OxigraphStore:
         if key not in _EXPORT_FORMATS:
             raise StoreError(f"unknown export format '{fmt}'; known: {', '.join(sorted(_EXPORT_FORMATS))}")
         rdf_format = _EXPORT_FORMATS[key]
-        graphs = [g for g in self.graph_names() if include_private or not is_private_graph(g)]
+        source = self._evaluation_store(include_private)
         if rdf_format.supports_datasets:
-            # Dump graph by graph so private graphs can be left out.
-            quads = []
-            for g in graphs:
-                quads.extend(self._store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+            quads = [q for q in source.quads_for_pattern(None, None, None) if isinstance(q.graph_name, ox.NamedNode)]
             return ox.serialize(quads, format=rdf_format) or b""
-        triples = self._store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
-                                    default_graph=[ox.NamedNode(g) for g in graphs] or ox.DefaultGraph())
+        triples = source.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
         return triples.serialize(format=rdf_format) or b""
 
     def close(self) -> None:
-        self.flush()
-        self._store = None  # RocksDB closes when the object is collected
+        if self._store is not None:
+            self.flush()
+        self._store = self._private = None  # RocksDB closes when the objects are collected
+
+
+def _replace_text(replacements: dict[str, Graph], additions: dict[str, Graph]) -> str:
+    """One SPARQL update replacing whole graphs and adding triples to others."""
+    parts = []
+    for iri, graph in replacements.items():
+        parts.append(f"DROP SILENT GRAPH <{iri}>")
+        body = ntriples_of(graph) if len(graph) else ""
+        if body.strip():
+            parts.append(f"INSERT DATA {{ GRAPH <{iri}> {{\n{body}}} }}")
+    for iri, graph in additions.items():
+        body = ntriples_of(graph) if len(graph) else ""
+        if body.strip():
+            parts.append(f"INSERT DATA {{ GRAPH <{iri}> {{\n{body}}} }}")
+    return " ;\n".join(parts)

@@ -4,8 +4,9 @@ Speaks only the standard protocols: queries by form-encoded POST (Virtuoso hangs
 ``application/sparql-query`` bodies, see shared/PERF-NOTES.md), updates by form-encoded POST.
 A disclosure's graphs are replaced in one update request, which servers apply atomically.
 The server must treat the default graph as the union of named graphs (Oxigraph: ``serve
---union-default-graph``; Virtuoso does so by default); public queries list the public graphs
-explicitly with ``default-graph-uri``/``named-graph-uri`` so private graphs stay out.
+--union-default-graph``; Virtuoso does so by default). Personal data never goes to that dataset:
+it is written to a second one (``private_query_url``/``private_update_url``) when configured, and
+otherwise not written remotely at all, so nothing the public endpoint forwards can reach it.
 """
 from __future__ import annotations
 
@@ -26,78 +27,76 @@ class RemoteSparqlStore:
     name = "sparql"
 
     def __init__(self, query_url: str, update_url: str | None = None, *, user: str | None = None,
-                 password: str | None = None, timeout: float = 60.0):
+                 password: str | None = None, timeout: float = 60.0, private_query_url: str | None = None,
+                 private_update_url: str | None = None):
         if not query_url:
             raise StoreError("store 'sparql' needs a query URL (setting BUDGETKG_SPARQL_QUERY_URL)")
         self.query_url = query_url
         self.update_url = update_url
+        self.private_query_url = private_query_url
+        self.private_update_url = private_update_url
         auth = httpx.DigestAuth(user, password) if user and "virtuoso" in query_url.lower() else (
             httpx.BasicAuth(user, password) if user else None)
         self._http = httpx.Client(timeout=timeout, auth=auth)
 
     # ------------------------------------------------------------ writes
 
-    def _update(self, text: str) -> None:
-        if not self.update_url:
+    def _update(self, text: str, url: str | None = None) -> None:
+        url = url or self.update_url
+        if not url:
             raise StoreError("this remote store is read-only: set BUDGETKG_SPARQL_UPDATE_URL to write")
         try:
-            response = self._http.post(self.update_url, data={"update": text})
+            response = self._http.post(url, data={"update": text})
         except httpx.HTTPError as exc:
-            raise StoreError(f"SPARQL server at {self.update_url} unreachable: {exc}") from None
+            raise StoreError(f"SPARQL server at {url} unreachable: {exc}") from None
         if response.status_code >= 300:
-            raise StoreError(f"SPARQL update refused by {self.update_url}: HTTP {response.status_code} "
-                             f"{response.text[:300]}")
+            raise StoreError(f"SPARQL update refused by {url}: HTTP {response.status_code} {response.text[:300]}")
 
     def replace_graph(self, graph_iri: str, triples: Graph) -> None:
         self.replace_graphs({graph_iri: triples})
 
-    def replace_graphs(self, graphs: dict[str, Graph]) -> None:
-        parts = []
-        for iri, graph in graphs.items():
-            parts.append(f"DROP SILENT GRAPH <{iri}>")
-            lines = ntriples_of(graph).splitlines() if len(graph) else []
-            # Large INSERT DATA blocks are split so servers with request-size limits accept them;
-            # they stay in one request, hence one transaction.
-            for chunk in iter_chunks([ln for ln in lines if ln.strip()], 5000):
-                parts.append("INSERT DATA { GRAPH <%s> {\n%s\n} }" % (iri, "\n".join(chunk)))
-        self._update(" ;\n".join(parts))
+    def replace_graphs(self, graphs: dict[str, Graph], additions: dict[str, Graph] | None = None) -> None:
+        private = {iri: g for iri, g in graphs.items() if is_private_graph(iri)}
+        public = {iri: g for iri, g in graphs.items() if not is_private_graph(iri)}
+        if private and self.private_update_url:
+            self._update(_update_text(private, {}), self.private_update_url)
+        text = _update_text(public, additions or {})
+        if text:
+            self._update(text)
 
     def drop_graph(self, graph_iri: str) -> None:
+        if is_private_graph(graph_iri):
+            if self.private_update_url:
+                self._update(f"DROP SILENT GRAPH <{graph_iri}>", self.private_update_url)
+            return
         self._update(f"DROP SILENT GRAPH <{graph_iri}>")
 
     # ------------------------------------------------------------ reads
 
-    def _post_query(self, sparql: str, accept: str, dataset: dict | None = None) -> httpx.Response:
-        data = {"query": sparql}
-        params = []
-        if dataset:
-            params += [("default-graph-uri", g) for g in dataset["default"]]
-            params += [("named-graph-uri", g) for g in dataset["named"]]
+    def _post_query(self, sparql: str, accept: str, url: str | None = None) -> httpx.Response:
+        url = url or self.query_url
         try:
-            response = self._http.post(self.query_url, data=data, params=params, headers={"Accept": accept})
+            response = self._http.post(url, data={"query": sparql}, headers={"Accept": accept})
         except httpx.HTTPError as exc:
-            raise StoreError(f"SPARQL server at {self.query_url} unreachable: {exc}") from None
+            raise StoreError(f"SPARQL server at {url} unreachable: {exc}") from None
         if response.status_code >= 300:
-            raise StoreError(f"SPARQL query refused by {self.query_url}: HTTP {response.status_code} "
-                             f"{response.text[:300]}")
+            raise StoreError(f"SPARQL query refused by {url}: HTTP {response.status_code} {response.text[:300]}")
         return response
 
     def graph_names(self) -> list[str]:
-        response = self._post_query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                    "application/sparql-results+json")
-        result = result_from_json(response.content)
-        return sorted(str(row["g"]) for row in result.rows if "g" in row)
-
-    def _public_dataset(self) -> dict:
-        public = [g for g in self.graph_names() if not is_private_graph(g)]
-        return {"default": public, "named": public}
+        names = []
+        for url in filter(None, [self.query_url, self.private_query_url]):
+            response = self._post_query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                        "application/sparql-results+json", url)
+            names += [str(row["g"]) for row in result_from_json(response.content).rows if "g" in row]
+        return sorted(set(names))
 
     def query(self, sparql: str, *, include_private: bool = False, max_rows: int | None = None) -> QueryResult:
-        dataset = None if include_private else self._public_dataset()
-        if dataset is not None and not dataset["default"]:
-            dataset = {"default": ["urn:budgetkg:empty"], "named": []}
+        # include_private reaches the private dataset only where one is configured; remote servers
+        # cannot join across two datasets, so such a query sees the private dataset alone.
+        url = self.private_query_url if include_private and self.private_query_url else self.query_url
         accept = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
-        response = self._post_query(sparql, accept, dataset)
+        response = self._post_query(sparql, accept, url)
         media = response.headers.get("content-type", "").split(";")[0].strip()
         if media in ("application/sparql-results+json", "application/json"):
             result = result_from_json(response.content)
@@ -122,7 +121,7 @@ class RemoteSparqlStore:
             for g in self.graph_names():
                 if include_private or not is_private_graph(g):
                     result = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}",
-                                        include_private=True)
+                                        include_private=is_private_graph(g))
                     named = dataset.graph(URIRef(g))
                     for triple in result.graph:
                         named.add(triple)
@@ -136,3 +135,21 @@ class RemoteSparqlStore:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _update_text(replacements: dict[str, Graph], additions: dict[str, Graph]) -> str:
+    """One update request replacing whole graphs and adding triples to others (one transaction).
+
+    Large INSERT DATA blocks are split so servers with request-size limits accept them."""
+    parts = []
+    for iri, graph in replacements.items():
+        parts.append(f"DROP SILENT GRAPH <{iri}>")
+        parts += _inserts(iri, graph)
+    for iri, graph in additions.items():
+        parts += _inserts(iri, graph)
+    return " ;\n".join(parts)
+
+
+def _inserts(iri: str, graph: Graph) -> list[str]:
+    lines = [ln for ln in ntriples_of(graph).splitlines() if ln.strip()] if len(graph) else []
+    return ["INSERT DATA { GRAPH <%s> {\n%s\n} }" % (iri, "\n".join(chunk)) for chunk in iter_chunks(lines, 5000)]

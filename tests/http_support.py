@@ -72,14 +72,14 @@ def hostile_disclosure():
 def add_hostile(store) -> str:
     """Store the hostile disclosure (parsed from its text file when the parser can, else built
     from the model); returns its identifier."""
-    from api.service import ingest_file
+    from api.service import ingest_file, write_disclosure
     from ingest.mapper import to_rdf
 
     outcome = ingest_file(store, HOSTILE_FILE)
     if outcome.ok and any(HOSTILE_PROJECT in p.name for p in outcome.disclosure.projects):
         return outcome.disclosure.key
     mapped = to_rdf(hostile_disclosure())
-    store.replace_graphs({str(mapped.graph_iri): mapped.public, str(mapped.private_graph_iri): mapped.private})
+    write_disclosure(store, mapped)
     return mapped.key
 
 

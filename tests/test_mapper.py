@@ -44,7 +44,8 @@ SAMPLES = Path(__file__).resolve().parent.parent / "ingest" / "samples"
 SHAPES = Graph().parse(ONTOLOGY_DIR / "shapes.ttl")
 
 # Resources that must say where in which document they were read (shapes.ttl, ProvenanceShape).
-PROVENANCE_CLASSES = [BKG.Disclosure, BKG.Department, BKG.BudgetLine, BKG.Project, BKG.PerformanceIndicator,
+# Departments are shared by all their disclosures: they record each source disclosure, not a line span.
+PROVENANCE_CLASSES = [BKG.Disclosure, BKG.BudgetLine, BKG.Project, BKG.PerformanceIndicator,
                       BKG.Finding, BKG.TextPassage, BKG.Contact]
 
 SHA = "a3f1" * 16
@@ -225,6 +226,18 @@ def test_every_resource_read_from_the_document_has_provenance(mapped):
             if node != mapped.iri:
                 assert (node, PROV.wasDerivedFrom, mapped.iri) in g, node
     assert checked >= 20
+    for node in g.subjects(RDF.type, BKG.Department):
+        assert (node, BKG.fromDisclosure, mapped.iri) in g, node
+
+
+def test_shared_resources_are_split_from_the_disclosure_graph(mapped):
+    own, shared = mapped.own_and_shared()
+    assert len(own) + len(shared) == len(mapped.public)
+    departments = set(mapped.public.subjects(RDF.type, BKG.Department))
+    assert departments and all((d, RDF.type, BKG.Department) in shared for d in departments)
+    # What ties a shared resource to this disclosure stays in the disclosure's own graph.
+    assert all((d, BKG.fromDisclosure, mapped.iri) in own for d in departments)
+    assert not any(str(s).startswith(str(mapped.iri)) for s in shared.subjects())
 
 
 def test_spans_and_pages_are_kept(mapped):

@@ -270,7 +270,8 @@ def test_sparqlwrapper_against_the_running_server(server):
     assert wrapper.query().convert().getElementsByTagName("result")
     wrapper.setMethod(POST)
     wrapper.setReturnFormat(CSV)
-    assert HOSTILE_PROJECT in wrapper.query().convert().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(wrapper.query().convert().decode("utf-8"))))
+    assert rows[0] == ["p", "label"] and HOSTILE_PROJECT in {r[1] for r in rows[1:]}
     wrapper.setQuery(PREFIXES + "CONSTRUCT { ?p rdfs:label ?l } WHERE { ?p a bkg:Project ; rdfs:label ?l }")
     wrapper.setReturnFormat(TURTLE)
     graph = Graph().parse(data=wrapper.query().convert(), format="turtle")
@@ -281,15 +282,22 @@ def test_sparqlwrapper_against_the_running_server(server):
 
 
 def test_sparqlwrapper_reports_refusals(server):
+    from urllib.error import HTTPError
+
     from SPARQLWrapper import JSON, SPARQLWrapper
-    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+    from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
     wrapper = SPARQLWrapper(server.url + "/sparql")
-    wrapper.setQuery("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")
     wrapper.setReturnFormat(JSON)
-    with pytest.raises(SPARQLWrapperException) as err:
+    wrapper.setQuery("SELECT * WHERE { ?s ?p }")
+    with pytest.raises(QueryBadFormed) as bad:  # a 400 is the client's "bad query"
         wrapper.query()
-    assert "SERVICE" in str(err.value)
+    assert "syntax" in str(bad.value)
+    wrapper.setQuery("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")
+    with pytest.raises(HTTPError) as refused:  # SPARQLWrapper passes other statuses through
+        wrapper.query()
+    assert refused.value.code == 403
+    assert "SERVICE" in json.loads(refused.value.read())["error"]["message"]
 
 
 def test_rdflib_sparqlstore_against_the_running_server(server):

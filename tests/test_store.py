@@ -43,28 +43,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def oxigraph_server(tmp_path_factory):
+def _start_server(location: Path) -> tuple[subprocess.Popen, str]:
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     if not Path(binary).exists():
         pytest.skip("the oxigraph server binary (pip package 'oxigraph') is not installed")
     port = _free_port()
-    location = tmp_path_factory.mktemp("oxiserver")
     proc = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
                              "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
             httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=1)
-            break
+            return proc, base
         except httpx.HTTPError:
             time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("oxigraph server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    proc.kill()
+    pytest.fail("oxigraph server did not start")
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(tmp_path_factory):
+    """Two real Oxigraph servers on 127.0.0.1: the public dataset and the private one."""
+    public, base = _start_server(tmp_path_factory.mktemp("oxiserver"))
+    private, private_base = _start_server(tmp_path_factory.mktemp("oxiprivate"))
+    yield base, private_base
+    for proc in (public, private):
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(params=["oxigraph", "memory", "sparql"])
@@ -74,8 +79,9 @@ def store(request, tmp_path):
     elif request.param == "memory":
         s = open_store("memory")
     else:
-        base = request.getfixturevalue("oxigraph_server")
-        s = open_store("sparql", query_url=base + "/query", update_url=base + "/update")
+        base, private = request.getfixturevalue("oxigraph_server")
+        s = open_store("sparql", query_url=base + "/query", update_url=base + "/update",
+                       private_query_url=private + "/query", private_update_url=private + "/update")
         for g in s.graph_names():
             s.drop_graph(g)
     yield s
@@ -141,6 +147,24 @@ def test_on_disk_store_persists(tmp_path):
     del s
     reopened = open_store("oxigraph", path=tmp_path / "store")
     assert reopened.count_triples() == 3
+
+
+def test_remote_store_without_private_dataset_writes_no_personal_data(oxigraph_server):
+    base, _ = oxigraph_server
+    s = open_store("sparql", query_url=base + "/query", update_url=base + "/update")
+    for g in s.graph_names():
+        s.drop_graph(g)
+    s.replace_graphs({PUBLIC: _graph(1), PRIVATE: _private()})
+    assert s.graph_names() == [PUBLIC]
+    assert s.query("ASK { ?s ?p '13633587231' }").boolean is False
+
+
+def test_additions_accumulate_without_duplicates(store):
+    shared = "https://w3id.org/budgetkg/graph/shared"
+    store.replace_graphs({PUBLIC: _graph(1)}, additions={shared: _graph(0, "唐山市")})
+    store.replace_graphs({PUBLIC: _graph(1)}, additions={shared: _graph(0, "唐山市")})
+    rows = store.query(f"SELECT ?l WHERE {{ <{EX}area> <{EX}label> ?l }}").rows
+    assert sorted(str(r["l"]) for r in rows) == ["乐亭县", "唐山市"]
 
 
 def test_unknown_backend_lists_known():

@@ -94,9 +94,12 @@ async def upload_disclosure(request: Request, _admin: AdminDep, settings: Settin
 
 def _ingest(state, store, name: str, suffix: str, data: bytes, settings):
     with state.write_lock, tempfile.TemporaryDirectory(prefix="budgetkg-upload-") as tmp:
-        path = Path(tmp) / ("upload" + suffix)
+        path = Path(tmp) / (name if Path(name).stem else "upload" + suffix)
         path.write_bytes(data)
-        return ingest_file(store, path, name=name, max_bytes=settings.max_upload_bytes)
+        outcome = ingest_file(store, path, name=name, max_bytes=settings.max_upload_bytes)
+    if outcome.error:  # readers name the file they read: the user knows it by its own name
+        outcome.error = outcome.error.replace(str(path), name)
+    return outcome
 
 
 def _disclosure_iri(key: str) -> str:

@@ -7,7 +7,8 @@ CSS (``api/static``), no CDN and no internet needed.
   projects with their indicators, findings and the source file;
 - ``/indicator?iri=…``: one performance indicator and the indicators most similar to it;
 - ``/findings``: every finding of the accounting checks;
-- ``/sparql-editor``: a query editor with example queries, running against ``/sparql``.
+- ``/sparql-editor``: a query editor with example queries, running against ``/sparql``;
+- ``/docs``: the API reference, rendered from the OpenAPI schema (``/openapi.json``).
 
 Document text is data: the Jinja environment autoescapes everything, the JS only ever sets
 ``textContent``, and the pages are served with a CSP that allows no inline script.
@@ -203,6 +204,31 @@ async def sparql_editor(request: Request, settings: SettingsDep, store: StoreDep
                         query: Annotated[str | None, Query(max_length=100_000)] = None):
     return render(request, "sparql_editor.html", query=query or EXAMPLE_QUERIES[0][1], examples=EXAMPLE_QUERIES,
                   timeout=settings.query_timeout_s, max_rows=settings.max_result_rows)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def api_docs(request: Request):
+    """The API reference, rendered here from the OpenAPI schema (Swagger UI would need a CDN)."""
+    schema = request.app.openapi()
+    operations = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            params = [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                       "description": p.get("description") or p.get("schema", {}).get("description", ""),
+                       "type": _schema_type(p.get("schema", {}))} for p in op.get("parameters", [])]
+            operations.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                               "description": op.get("description", ""), "tag": (op.get("tags") or [""])[0],
+                               "params": params, "body": "requestBody" in op})
+    return render(request, "api_docs.html", schema=schema, operations=operations)
+
+
+def _schema_type(schema: dict) -> str:
+    if "anyOf" in schema:
+        return " | ".join(_schema_type(s) for s in schema["anyOf"])
+    if schema.get("enum"):
+        return " | ".join(map(str, schema["enum"]))
+    bounds = [f"{k} {schema[k]}" for k in ("minimum", "maximum", "minLength", "maxLength") if k in schema]
+    return schema.get("type", "") + (f" ({', '.join(bounds)})" if bounds else "")
 
 
 # ---------------------------------------------------------------- the chart

@@ -28,18 +28,21 @@ Mode = Annotated[Literal["hybrid", "dense", "lexical"], Query(description="Ranki
 
 @router.get("/api/search", summary="Hybrid (dense + lexical) search over indicators, projects, documents, text")
 async def api_search(q: Text, index: IndexDep, k: K = 10, type: ItemType = None, mode: Mode = "hybrid") -> dict:
-    hits = await run_in_threadpool(_locked, index, lambda: index.index.search(q.strip(), k=k, type=type, mode=mode))
+    search_index = index.require()
+    hits = await run_in_threadpool(_locked, index, lambda: search_index.search(q.strip(), k=k, type=type, mode=mode))
     return {"query": q, "k": k, "type": type, "hits": hits}
 
 
 @router.get("/api/similar", summary="Performance indicators similar to an indicator (IRI) or to free text")
 async def api_similar(q: Text, index: IndexDep, k: K = 10) -> dict:
-    hits = await run_in_threadpool(_locked, index, lambda: index.index.similar(q.strip(), k=k))
+    search_index = index.require()
+    hits = await run_in_threadpool(_locked, index, lambda: search_index.similar(q.strip(), k=k))
     return {"query": q, "k": k, "hits": hits}
 
 
 @router.get("/api/ask", summary="Answer a question (Chinese or English) from the graph, with sources and SPARQL")
 async def api_ask(q: Text, index: IndexDep, store: StoreDep) -> dict:
+    index.require()
     return await run_in_threadpool(ask, q, store, index)
 
 

@@ -109,8 +109,8 @@ def _read_region(region: regions.Region, source: SourceText, disclosure: Disclos
         disclosure.figures.extend(figures)
         return summary_complete(kind, tokens, figures)
     body = [t for t in (clean_line(lines[i]) for i in range(region.start, region.end)) if t]
-    # Other tables (采购, 机关运行经费 …) end with a 合计 row, numbers, or an "空表列示" note.
-    return bool(body) and ("空表" in body[-1] or "合" in body[-1] or bool(re.search(r"\d", body[-1])))
+    # Other tables (采购, 机关运行经费 …) end with an amount or an "空表列示" note.
+    return bool(body) and ("空表" in body[-1] or bool(re.search(r"\d\.\d\d", body[-1])))
 
 
 def _collect_refs(disclosure: Disclosure, refs: list[LegalReference]) -> None:

@@ -192,7 +192,8 @@ def parse_coded(kind: TableKind, title: str, tokens: list[Token], page_of) -> Co
                 spans=[line.span], subject=row.code))
     figures = _total_figures(kind, title, root_row, root, page_of)
     # A last row that arithmetic cannot place usually lost numbers to a cut.
-    complete = looks_complete(kind, rows, uses_decimals(tokens)) and bool(nodes) and nodes[-1].choice is not None
+    complete = (looks_complete(kind, rows, uses_decimals(tokens)) and bool(nodes) and nodes[-1].choice is not None
+                and root.adds_up and all(n.adds_up for n in nodes))
     return CodedResult(lines, figures, findings, rows, complete)
 
 

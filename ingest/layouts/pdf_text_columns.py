@@ -97,6 +97,7 @@ class Node:
     children: list["Node"] = field(default_factory=list)
     choice: Assignment | None = None
     inferred: bool = False
+    adds_up: bool = True  # False when no choice of the children's options sums to this node
 
 
 def build_tree(root: Node, nodes: list[Node], parent_of: Callable[[str], str | None]) -> None:
@@ -131,6 +132,7 @@ def _choose_children(node: Node, schema: Schema) -> None:
     if not kids:
         return
     feasible = _feasible_options(node.choice, kids, schema) if node.choice is not None else []
+    node.adds_up = node.choice is None or any(feasible)
     for i, kid in enumerate(kids):
         if len(kid.options) == 1:
             kid.choice = kid.options[0]

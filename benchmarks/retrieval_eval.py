@@ -1,0 +1,213 @@
+"""Retrieval quality on the bundled seed disclosures: dense vs lexical vs hybrid, and ``ask``.
+
+Usage: ``python benchmarks/retrieval_eval.py [--verbose] [--model NAME]``
+
+The question set below is ours, written by reading the five seeds (ingest/samples): English and
+Chinese, paraphrases, codes and 文号. Each search case lists what counts as a right hit (a label
+pattern, and the county where it matters). Printed per ranking mode:
+
+- recall@k: share of cases with a right hit in the top k;
+- MRR@10: mean reciprocal rank of the first right hit;
+- answer accuracy: share of cases whose top hit is right (what a user reads first).
+
+The ``ask`` cases check the structured answer (the set of counties, or the amount) instead.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class Case:
+    query: str
+    label: str  # regex a right hit's label (or its project) matches
+    county: set[str] = field(default_factory=set)  # right hits come from one of these (empty: any)
+    type: str | None = None  # restrict the search to one item type
+
+
+SEARCH_CASES = [
+    # --- English questions for Chinese items
+    Case("long-term care insurance", r"长期照护|长护险", {"乐亭县"}),
+    Case("COVID-19 vaccine subsidy", r"新冠", {"霸州市", "兴县"}),
+    Case("county subsidy for COVID vaccination costs", r"新冠|疫苗", {"霸州市", "兴县"}, "project"),
+    Case("medical assistance for people in difficulty", r"医疗救助|救助"),
+    Case("subsidy for village-level insurance agents", r"代办员"),
+    Case("serious illness insurance for staff of restructured enterprises", r"大病保险|大病"),
+    Case("publicly funded medical care", r"公费医疗", {"乐亭县"}),
+    Case("archive sorting fees", r"档案"),
+    Case("legal services fee", r"法律服务"),
+    Case("office renovation project", r"办公场所改造", {"霸州市"}),
+    Case("wages and insurance of dispatched labour staff", r"劳务派遣", {"大城县"}),
+    Case("assessment of outpatient special diseases", r"门诊特殊疾病|慢特病|鉴定"),
+    Case("reward for townships that meet enrolment targets", r"奖励"),
+    Case("support for registered poor households", r"建档立卡|贫困"),
+    Case("number of people insured by long-term care insurance", r"长护险", {"乐亭县"}, "indicator"),
+    Case("inspection coverage of designated medical institutions", r"监督检查|检查覆盖", type="indicator"),
+    Case("emergency medical relief fund", r"应急救助|医疗救助"),
+    Case("basic living assistance for people in hardship", r"困难群众", {"霸州市"}),
+    Case("duties of the medical security bureau", r"职责", type="text"),
+    Case("government procurement budget", r"政府采购", type="text"),
+    # --- Chinese
+    Case("长期照护险", r"长期照护|长护险", {"乐亭县"}),
+    Case("长护险", r"长护险|长期照护", {"乐亭县"}),
+    Case("新冠疫苗接种补助", r"新冠", {"霸州市", "兴县"}),
+    Case("村级代办员补助", r"代办员"),
+    Case("医疗救助资金", r"医疗救助"),
+    Case("慢特病审核人次", r"慢特病审核", {"乐亭县"}, "indicator"),
+    Case("档案归档率", r"档案归档率", {"霸州市"}, "indicator"),
+    Case("城乡居民医疗保险参保人数", r"参保人数", type="indicator"),
+    Case("打击欺诈骗保", r"欺诈骗保|基金监管|基金安全"),
+    Case("异地就医直接结算", r"异地就医|工作保障措施|绩效目标|职责"),
+    Case("新冠病毒疫苗及接种费用县级配套", r"新冠", {"兴县"}),
+    Case("医保局及医保中心专项业务费", r"专项业务费", {"兴县"}),
+    Case("群众满意度", r"满意度", type="indicator"),
+    # --- codes and document numbers (exact strings)
+    Case("2101202", r"^2101202"),
+    Case("2101301", r"^2101301"),
+    Case("30231", r"^30231"),
+    Case("13022524P00CGB110004W", r"医保鉴定评审费", {"乐亭县"}),
+    Case("冀财社〔2022〕218号", r"218|医疗服务与保障能力提升", {"霸州市"}),
+    Case("冀财社[2022]172号", r"172|代办员", {"霸州市"}),
+    Case("唐财社〔2022〕126号", r"126|代办员", {"乐亭县"}),
+    Case("吕财社(2021)171号", r"171|新冠", {"兴县"}),
+    Case("晋医保发(2021)17号", r"晋医保发|建档立卡|医疗救助", {"兴县"}),
+    Case("乐政发〔2017〕12号", r"乐政发|医疗救助", {"乐亭县"}),
+]
+
+
+@dataclass
+class AskCase:
+    question: str
+    counties: set[str] = field(default_factory=set)  # the answer's counties must include these
+    exact: bool = False  # ... and be exactly these
+    amount: float | None = None  # some row has this amount
+    label: str | None = None  # some row's label matches
+
+
+ASK_CASES = [
+    AskCase("which counties fund long-term care insurance", {"乐亭县"}, True, 1414.0),
+    AskCase("哪些县有长期照护险项目", {"乐亭县"}, True),
+    AskCase("哪些县有医疗救助项目", {"乐亭县", "霸州市", "大城县", "兴县"}),
+    AskCase("which counties fund COVID vaccination", {"霸州市", "兴县"}, True),
+    AskCase("哪些县有新冠疫苗接种项目", {"霸州市", "兴县"}, True),
+    AskCase("what is the total 2023 budget of 兴县医疗保障局", {"兴县"}, True, 4881.48),
+    AskCase("which projects cite 冀财社〔2022〕218号", {"霸州市"}, True, label=r"医疗服务与保障能力提升"),
+    AskCase("哪些项目引用了冀财社[2022]172号", {"霸州市"}, True, label=r"代办员"),
+    AskCase("which counties in Shanxi have disclosures", {"兴县"}, True),
+    AskCase("河北省有哪些县公开了预算", {"乐亭县", "霸州市", "大城县"}, True),
+    AskCase("how much does 乐亭县 spend on medical assistance", {"乐亭县"}, True, 800.0),
+    AskCase("乐亭县2023年基本支出是多少", {"乐亭县"}, True, 601.4),
+    AskCase("霸州市2023年项目支出是多少", {"霸州市"}, True, 8255.31),
+    AskCase("what is the total revenue of 霸州市医疗保障局 in 2023", {"霸州市"}, True, 9736.74),
+    AskCase("大城县2021年预算总额", {"大城县"}, True, 6325.23),
+    AskCase("what is the carry-over of 兴县医疗保障局 in 2023", {"兴县"}, True, 859.45),
+    AskCase("哪些县安排了村级代办员补助", {"乐亭县", "霸州市", "大城县"}, True),
+    AskCase("which counties fund serious illness insurance", {"乐亭县"}),
+    AskCase("哪些县有建档立卡扶贫项目", {"兴县", "大城县"}),
+    AskCase("which counties fund archive management", {"霸州市", "大城县"}, True),
+    AskCase("哪些县有公费医疗项目", {"乐亭县"}, True, 800.0),
+    AskCase("list the indicators of the 长期照护险 project", {"乐亭县"}, True, label=r"长护险参保人数"),
+]
+
+
+def build(model: str):
+    from api.service import ingest_paths
+    from search.index import SearchIndex, refresh_after_ingest
+    from search.store import open_store
+
+    store = open_store("memory")
+    report = ingest_paths(store, sorted((ROOT / "ingest" / "samples").glob("*.txt")))
+    if report.failed:
+        print("warning: some seeds failed to ingest:", [o.error for o in report.failed])
+    folder = Path(tempfile.mkdtemp(prefix="budgetkg-eval-"))
+    t0 = time.perf_counter()
+    stats = refresh_after_ingest(store, folder, model, 1)
+    print(f"index built in {time.perf_counter() - t0:.1f}s: {stats['items']} items, "
+          f"{stats.get('topics', {}).get('tags', 0)} topic tags")
+    return store, SearchIndex.open(store, folder, model, 1), folder
+
+
+def is_right(hit: dict, case: Case) -> bool:
+    """The hit's label, project or text matches the case, from one of its counties."""
+    text = " ".join(x for x in (hit["label"], hit.get("project") or "", hit.get("text") or "") if x)
+    return bool(re.search(case.label, text)) and (not case.county or hit.get("county") in case.county)
+
+
+def evaluate_search(index, verbose: bool) -> dict[str, dict[str, float]]:
+    results = {}
+    for mode in ("dense", "lexical", "hybrid"):
+        recall = {1: 0, 5: 0, 10: 0}
+        rr = 0.0
+        misses = []
+        for case in SEARCH_CASES:
+            hits = index.search(case.query, k=10, type=case.type, mode=mode)
+            rank = next((i + 1 for i, h in enumerate(hits) if is_right(h, case)), None)
+            for k in recall:
+                recall[k] += rank is not None and rank <= k
+            rr += 1.0 / rank if rank else 0.0
+            if rank != 1:
+                misses.append((case.query, rank, hits[0]["label"] if hits else None))
+        n = len(SEARCH_CASES)
+        results[mode] = {"recall@1": recall[1] / n, "recall@5": recall[5] / n, "recall@10": recall[10] / n,
+                         "MRR@10": rr / n, "answer accuracy": recall[1] / n}
+        if verbose:
+            for q, rank, top in misses:
+                print(f"  [{mode}] {q!r}: first right hit at {rank}, top was {top!r}")
+    return results
+
+
+def evaluate_ask(store, index, verbose: bool) -> float:
+    from search.qa import ask
+
+    right = 0
+    for case in ASK_CASES:
+        answer = ask(case.question, store, index)
+        counties = {a["county"] for a in answer["answers"]}
+        ok = case.counties <= counties and (not case.exact or counties == case.counties)
+        if case.amount is not None:
+            ok = ok and any(a["amount"] is not None and abs(a["amount"] - case.amount) < 0.005 for a in answer["answers"])
+        if case.label:
+            ok = ok and any(re.search(case.label, a["label"] or "") for a in answer["answers"])
+        # The reported query must reproduce the rows.
+        if ok and answer["sparql"]:
+            ok = [str(r["iri"]) for r in store.query(answer["sparql"]).rows] == [a["iri"] for a in answer["answers"]]
+        right += ok
+        if verbose and not ok:
+            print(f"  [ask] {case.question!r}: got {sorted(c for c in counties if c)} "
+                  f"({answer['interpretation']['intent']}) — {answer['summary'][:120]}")
+    return right / len(ASK_CASES)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="List the cases each mode gets wrong.")
+    parser.add_argument("--model", default="use-multilingual", help="Embedding model (name or path).")
+    args = parser.parse_args()
+    store, index, folder = build(args.model)
+    try:
+        results = evaluate_search(index, args.verbose)
+        en = sum(1 for c in SEARCH_CASES if re.fullmatch(r"[A-Za-z ,'-]+", c.query))
+        print(f"\nsearch: {len(SEARCH_CASES)} cases ({en} English, {len(SEARCH_CASES) - en} Chinese, codes or 文号), "
+              f"model {args.model}")
+        metrics = list(next(iter(results.values())))
+        print(f"{'mode':<8} " + " ".join(f"{m:>16}" for m in metrics))
+        for mode, row in results.items():
+            print(f"{mode:<8} " + " ".join(f"{row[m]:>16.3f}" for m in metrics))
+        accuracy = evaluate_ask(store, index, args.verbose)
+        print(f"\nask: {len(ASK_CASES)} questions, answer accuracy {accuracy:.3f}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
