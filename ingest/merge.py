@@ -132,6 +132,4 @@ def _absorb(target: Project, other: Project, disclosure: Disclosure) -> None:
     target.sources.extend(s for s in other.sources if s not in target.sources)
     if target.span is None:
         target.span = other.span
-    elif other.span is not None:
-        target.extra.setdefault("also_at_lines", f"{other.span.line_start}-{other.span.line_end}")
 

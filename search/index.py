@@ -9,17 +9,25 @@ On disk (``index_dir``)::
     g000007/vectors.npy      float32 unit vectors
     g000007/tokens.jsonl     BM25 tokens per item (so a reload skips jieba)
 
-A generation folder is never modified once published: a refresh writes a new one and then swaps
-``current.json``, so a server reading the index never sees a half-written one. Writers serialise
-on a lock file.
+A generation's vectors and items are never modified once published: a refresh writes a new
+folder and then swaps ``current.json``, so a server reading the index never sees a half-written
+one (only the manifest's topic-tagging bookkeeping is rewritten in place, atomically). Writers
+serialise on a lock file; a reader notices a newer generation within ``RELOAD_CHECK_S``.
 
 The store is the source of truth. ``open`` compares the store's per-disclosure fingerprints with
 the manifest and re-reads only the graphs that were added or replaced (their items are re-encoded;
 the others keep their vectors) and drops the removed ones. Vectors of two models never mix: an
 index built with another model raises ``IndexMismatch`` unless the caller asks for a rebuild.
 
-Ranking: reciprocal rank fusion (RRF) of the dense and the lexical rankings, with the lexical
-ranking weighted up when the query holds an exact code or document number.
+Ranking: reciprocal rank fusion (RRF, k=60) of up to four rankings, one hit per resource:
+
+- dense: cosine to the query (projects and indicators have a second, name-only vector; budget
+  lines are left out, their bare labels resemble too many questions);
+- lexical: BM25 over jieba words, character bigrams, codes and 文号 (weighted x2 when the query
+  holds a code or 文号);
+- exact: items whose label is the query, or holding its 文号/code as a token (weight 2);
+- topic words: BM25 for the Chinese labels of a policy topic the query names or means
+  ("village-level insurance agents" -> 村级代办员), from ``ontology/topics.ttl``.
 """
 from __future__ import annotations
 
@@ -36,11 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ontology.errors import BudgetKGError, IndexMismatch, QueryRejected
+from ontology.errors import IndexMismatch, QueryRejected
 from search import corpus, lexical
 from search.corpus import ITEM_TYPES, Item
 from search.embedder import DEFAULT_MODEL, get_embedder
-from search.sparql import is_iri
 from search.store import GraphStore
 from search.vectors import VectorIndex
 
@@ -522,8 +529,3 @@ def refresh_after_ingest(store: GraphStore, index_dir: Path, model: str = DEFAUL
     return index.refresh(tag_topics=True)
 
 
-def looks_like_iri(text: str) -> bool:
-    return is_iri(text.strip())
-
-
-__all__ = ["SearchIndex", "refresh_after_ingest", "normalize_type", "hit_json", "IndexMismatch", "BudgetKGError"]

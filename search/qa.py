@@ -22,6 +22,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from ontology.errors import QueryRejected
 from search import questions as qmod
 from search.questions import MEASURES, Question
 from search.sparql import PREFIXES, iri, literal, number, text, value
@@ -55,8 +56,6 @@ def ask(question: str, store: GraphStore, index: "SearchIndex | None" = None) ->
     """Answer a question from the graph (see the module docstring for the shape)."""
     question = (question or "").strip()
     if not question:
-        from ontology.errors import QueryRejected
-
         raise QueryRejected("empty question")
     gaz = _gazetteer(store, index)
     matcher = _matcher(index)
@@ -179,7 +178,7 @@ def _disclosures_query(q: Question, gaz: qmod.Gazetteer) -> str:
 
 
 def _projects_query(q: Question, gaz: qmod.Gazetteer) -> str:
-    return _resource_query(f"?d bkg:hasProject ?iri .", q)
+    return _resource_query("?d bkg:hasProject ?iri .", q)
 
 
 def _indicators_query(q: Question, gaz: qmod.Gazetteer) -> str | None:

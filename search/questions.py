@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from search.lexical import DOC_NUMBER
 from search.sparql import PREFIXES, text, value
 from search.store import GraphStore
-from search.topics import Topic, TopicMatch, TopicMatcher
+from search.topics import TopicMatch, TopicMatcher
 
 # Provincial-level units, for English questions ("counties in Shanxi").
 PROVINCES_EN = {

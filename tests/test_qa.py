@@ -193,3 +193,19 @@ def test_empty_question_is_rejected(env):
     store, index = env
     with pytest.raises(QueryRejected):
         ask("   ", store, index)
+
+
+def test_without_topic_tags_the_topic_labels_are_matched_directly(tmp_path):
+    # A store whose topics were never tagged (ingested by another tool): the query matches the
+    # topic's zh labels in project names instead, and still reproduces its rows.
+    from search.index import SearchIndex
+    from search_support import SEED_FILES, ingest_seeds
+
+    store = open_store("memory")
+    ingest_seeds(store, SEED_FILES[:1])
+    index = SearchIndex.open(store, tmp_path / "idx")
+    assert not [g for g in store.graph_names() if "/graph/topics/" in g]
+    answer = ask("哪些县有长期照护险项目", store, index)
+    assert [(a["county"], a["label"]) for a in answer["answers"]] == [("乐亭县", "长期照护险")]
+    assert "CONTAINS" in answer["sparql"] and "bkg:topic" not in answer["sparql"]
+    assert [str(r["iri"]) for r in store.query(answer["sparql"]).rows] == [a["iri"] for a in answer["answers"]]

@@ -165,3 +165,36 @@ def test_a_model_change_rebuilds_when_asked(small_store, tmp_path):
     stats = refresh_after_ingest(small_store, tmp_path / "idx", "use-multilingual", 1)
     assert stats["encoded"] == len(idx)
     assert SearchIndex.open(small_store, tmp_path / "idx", refresh=False).manifest["model"] == "use-multilingual"
+
+
+def test_large_corpora_switch_to_an_inverted_file_index(monkeypatch):
+    # About the FAISS layer only: synthetic unit vectors, no encoder involved.
+    import numpy as np
+
+    from search import vectors
+
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 500)
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal((3000, 32)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    types = ["indicator"] * 2800 + ["legal"] * 200
+    vindex = vectors.VectorIndex(data, types)
+    assert vindex.kinds == {"indicator": "IndexIVFFlat", "legal": "IndexFlatIP"}
+    found = vindex.search(data[:50], 1, ["indicator"])
+    assert sum(hits[0][0] == i for i, hits in enumerate(found)) >= 48  # each vector finds itself
+    assert all(pos >= 2800 for pos, _ in vindex.search(data[0], 5, ["legal"])[0])
+
+
+def test_a_reader_follows_a_generation_published_by_another_writer(tmp_path, monkeypatch):
+    from search import index as index_mod
+
+    store = open_store("memory")
+    ingest_seeds(store, SEED_FILES[:1])
+    reader = SearchIndex.open(store, tmp_path / "idx")
+    ingest_seeds(store, SEED_FILES[3:4])
+    writer = SearchIndex.open(store, tmp_path / "idx")  # e.g. `budgetkg ingest` in another process
+    assert writer.generation != reader.generation
+    monkeypatch.setattr(index_mod, "RELOAD_CHECK_S", 0.0)
+    hits = reader.search("新冠病毒疫苗", k=5)
+    assert reader.generation == writer.generation
+    assert any(h["county"] == "兴县" for h in hits)
