@@ -52,7 +52,8 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app.state.owns_store = store is None
     app.state.pool = None
     app.state.index = IndexHandle()
-    app.state.write_lock = threading.Lock()  # one upload (ingest + index + snapshot) at a time
+    app.state.write_lock = threading.Lock()  # one ingest into the store at a time
+    app.state.refresh_lock = asyncio.Lock()  # one index + snapshot refresh at a time
     app.state.started = time.time()
     app.state.templates = pages.make_templates()
 
@@ -101,8 +102,9 @@ async def _lifespan(app: FastAPI):
         state.pool = None
         await pool.close()
         if state.owns_store:
-            # An index still loading holds the store; give it a moment before closing under it.
-            await asyncio.get_running_loop().run_in_executor(None, loader.join, 30)
+            if settings.store == "oxigraph":
+                # An index still loading reads the on-disk store: let it finish before closing it.
+                await asyncio.get_running_loop().run_in_executor(None, loader.join, 30)
             state.store.close()
 
 

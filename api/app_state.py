@@ -80,9 +80,14 @@ def _refresh_index(handle: IndexHandle) -> None:
 
 
 async def refresh_after_write(app) -> None:
-    """Index first (topic tags land in the store), then a new snapshot for the query workers."""
+    """Index first (topic tags land in the store), then a new snapshot for the query workers.
+
+    One refresh at a time: a snapshot taken later is always served later, so two uploads in quick
+    succession cannot leave the workers on the older of two snapshots.
+    """
     state = app.state
-    await run_in_threadpool(_refresh_index, state.index)
-    if state.pool is not None and state.settings.store != "sparql":
-        snapshot = await run_in_threadpool(public_snapshot, state.store, state.settings)
-        await state.pool.refresh(snapshot)
+    async with state.refresh_lock:
+        await run_in_threadpool(_refresh_index, state.index)
+        if state.pool is not None and state.settings.store != "sparql":
+            snapshot = await run_in_threadpool(public_snapshot, state.store, state.settings)
+            await state.pool.refresh(snapshot)

@@ -3,8 +3,8 @@ indicators, budget lines and findings, one indicator, the list of findings.
 
 Every function runs SPARQL over the public graphs (private ones only when the settings serve
 personal data) and returns plain dicts ready for JSON. User input reaches the queries only as
-escaped literals (``search.sparql.literal``), numbers, or IRIs minted from a validated key
-(``ontology.iris``) or checked by ``search.sparql.iri``.
+escaped literals (``search.sparql.literal``), numbers (``search.sparql.number``), or IRIs checked
+by ``search.sparql.iri`` (also the IRIs taken from earlier results, for defence in depth).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from decimal import Decimal
 from rdflib import Literal
 
 from ingest.model import Measure
-from ontology.terms import INSTANCE_BASE
 from search.sparql import PREFIXES, iri as checked_iri, literal, number
 from search.store import GraphStore
 
@@ -106,7 +105,7 @@ SELECT ?d ?p ?v WHERE {{ {where} VALUES ?p {{ {props} }} ?d ?p ?v }}""")
         d_iri = self.disclosure_iri(key)
         if d_iri is None:
             return None
-        d = f"<{d_iri}>"
+        d = checked_iri(d_iri)
         meta = next((x for x in self.disclosures() if x["iri"] == d_iri), {"id": key, "iri": d_iri})
         source = self._rows(f"""
 SELECT ?file ?sha256 ?layout ?lines ?pages ?truncated WHERE {{
@@ -132,7 +131,7 @@ SELECT ?file ?sha256 ?layout ?lines ?pages ?truncated WHERE {{
         # so a line's name is read from its own label ("210 卫生健康支出"), not the concept's.
         rows = self._rows(f"""
 SELECT DISTINCT ?line ?label ?code ?kind ?table ?amount ?basic ?project ?ls ?le WHERE {{
-  <{d_iri}> bkg:hasBudgetLine ?line .
+  {checked_iri(d_iri)} bkg:hasBudgetLine ?line .
   ?line bkg:classification ?c .
   OPTIONAL {{ ?line rdfs:label ?label }}
   OPTIONAL {{ ?c skos:notation ?code }}
@@ -151,7 +150,7 @@ SELECT DISTINCT ?line ?label ?code ?kind ?table ?amount ?basic ?project ?ls ?le 
         rows = self._rows(f"""
 SELECT DISTINCT ?p ?label ?amount ?code ?goal ?ls ?le (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts)
 WHERE {{
-  <{d_iri}> bkg:hasProject ?p .
+  {checked_iri(d_iri)} bkg:hasProject ?p .
   OPTIONAL {{ ?p rdfs:label ?label }} OPTIONAL {{ ?p bkg:amount ?amount }}
   OPTIONAL {{ ?p bkg:projectCode ?code }} OPTIONAL {{ ?p bkg:goal ?goal }}
   OPTIONAL {{ ?p skos:altLabel ?alt }}
@@ -167,7 +166,7 @@ WHERE {{
     def _indicators_of(self, parents: list[str]) -> dict[str, list[dict]]:
         if not parents:
             return {}
-        values = " ".join(f"<{p}>" for p in parents)
+        values = " ".join(checked_iri(p) for p in parents)
         rows = self._rows(f"""
 SELECT DISTINCT ?parent ?i ?label ?level1 ?level2 ?value ?comparator ?number ?unit ?basis ?description ?ls ?le WHERE {{
   VALUES ?parent {{ {values} }}
@@ -192,7 +191,7 @@ SELECT DISTINCT ?parent ?i ?label ?level1 ?level2 ?value ?comparator ?number ?un
     def _legal_of(self, subjects: list[str]) -> dict[str, list[dict]]:
         if not subjects:
             return {}
-        values = " ".join(f"<{s}>" for s in subjects)
+        values = " ".join(checked_iri(s) for s in subjects)
         rows = self._rows(f"""
 SELECT DISTINCT ?s ?l ?label ?title WHERE {{
   VALUES ?s {{ {values} }} ?s bkg:legalBasis ?l .
@@ -205,7 +204,7 @@ SELECT DISTINCT ?s ?l ?label ?title WHERE {{
     def _cited(self, d_iri: str) -> list[dict]:
         rows = self._rows(f"""
 SELECT DISTINCT ?l ?label ?number ?title WHERE {{
-  <{d_iri}> bkg:cites ?l . OPTIONAL {{ ?l rdfs:label ?label }}
+  {checked_iri(d_iri)} bkg:cites ?l . OPTIONAL {{ ?l rdfs:label ?label }}
   OPTIONAL {{ ?l bkg:documentNumber ?number }} OPTIONAL {{ ?l dct:title ?title }} }} ORDER BY ?label""")
         merged: dict[str, dict] = {}
         for r in rows:
@@ -339,7 +338,3 @@ def spending_by_function(lines: list[dict]) -> dict:
             total = round(sum(b["amount"] for b in bars), 2)
             return {"table": table, "total": total, "bars": bars}
     return {"table": None, "total": None, "bars": []}
-
-
-def is_instance_iri(text: str) -> bool:
-    return text.startswith(INSTANCE_BASE)

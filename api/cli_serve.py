@@ -3,6 +3,10 @@
 Binds 127.0.0.1 by default: putting it on a public interface is a deliberate ``--host 0.0.0.0``.
 The admin token for uploads comes from the environment (``BUDGETKG_ADMIN_TOKEN``), never from the
 command line, where other users of the machine could read it in the process list.
+
+Running uvicorn directly also works (``uvicorn --factory api.app:app_from_env``); pass
+``--h11-max-incomplete-event-size`` as ``request_head_limit`` computes, or GET queries over ~16 KB
+are cut off by uvicorn before the endpoint sees them.
 """
 from __future__ import annotations
 
@@ -11,6 +15,14 @@ from typing import Callable, Optional
 import typer
 
 from api.settings import Settings
+
+
+def request_head_limit(settings: Settings) -> int:
+    """Bytes of request line + headers uvicorn accepts: room for a GET carrying a query of
+    ``max_query_bytes`` (URL-encoded), so the endpoint, not uvicorn, answers an oversized one."""
+    from api.routers.sparql import body_limit
+
+    return max(16 * 1024, body_limit(settings) + 8 * 1024)
 
 
 def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
@@ -49,6 +61,7 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
             raise typer.Exit(1)
         try:
             uvicorn.run(create_app(settings, store=store), host=settings.host, port=settings.port,
-                        log_level=log_level, timeout_graceful_shutdown=5)
+                        log_level=log_level, timeout_graceful_shutdown=5,
+                        h11_max_incomplete_event_size=request_head_limit(settings))
         finally:
             store.close()

@@ -369,7 +369,8 @@ class WorkerPool:
         self._workers: set[_Worker] = set()
         self._spawning = 0
         self._last_error: str | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()  # respawns
+        self._reaping: set[asyncio.Task] = set()
         self._closed = False
         self.counters = {"queries": 0, "timeouts": 0, "killed": 0, "respawned": 0, "busy": 0, "failed": 0}
 
@@ -397,6 +398,8 @@ class WorkerPool:
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
+        if self._reaping:  # killed workers exit at once; wait so their pipes are closed cleanly
+            await asyncio.wait(list(self._reaping), timeout=5)
         for worker in list(self._workers):
             if worker.process.stdin is not None:
                 worker.process.stdin.close()
@@ -484,7 +487,15 @@ class WorkerPool:
             delay = min(delay * 2, 30.0)
 
     def _reap(self, worker: _Worker) -> None:
-        self._background(worker.process.wait())
+        """Collect a killed worker's exit status and close its pipes (in the background)."""
+        async def reap():
+            if worker.process.stdin is not None:
+                worker.process.stdin.close()
+            await worker.process.wait()
+
+        task = asyncio.get_running_loop().create_task(reap())
+        self._reaping.add(task)
+        task.add_done_callback(self._reaping.discard)
 
     def _background(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -167,9 +166,11 @@ def start_server(home: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "BUDGETKG_HOME": str(Path(home).expanduser()), "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host",
-                                "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+    home = str(Path(home).expanduser())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # `budgetkg --home HOME serve` (the console script's own code, run from this checkout).
+    process = subprocess.Popen([sys.executable, "-c", "from api.cli import app; app()", "--home", home,
+                                "serve", "--port", str(port), "--log-level", "warning"],
                                cwd=ROOT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(1500):

@@ -156,15 +156,23 @@ def _prepare(home: Path) -> dict:
 
 
 def memory_copy():
-    """A memory store with the prepared home's graphs (private ones included, as stored)."""
+    """A memory store holding the prepared home's graphs, written through the GraphStore API (so
+    personal-data graphs land wherever the store keeps them)."""
+    from collections import defaultdict
+
     import pyoxigraph as ox
+    from rdflib import Graph
 
     from search.store import open_store
 
     home, _ = prepared_home()
+    groups: dict[str, list] = defaultdict(list)
+    for quad in ox.parse(path=str(home / "dump.nq"), format=ox.RdfFormat.N_QUADS):
+        groups[quad.graph_name.value].append(ox.Triple(quad.subject, quad.predicate, quad.object))
+    graphs = {name: Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+              for name, triples in groups.items()}
     store = open_store("memory")
-    # Test helper: bulk-load the dump straight into the Oxigraph store behind the GraphStore.
-    store._store.bulk_load(path=str(home / "dump.nq"), format=ox.RdfFormat.N_QUADS)
+    store.replace_graphs(graphs)
     return store
 
 
@@ -206,7 +214,8 @@ class LiveServer:
     def start(self, wait_for_index: bool = False, timeout: float = 300.0) -> "LiveServer":
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+             "--h11-max-incomplete-event-size", str(self.head_limit())],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -221,6 +230,12 @@ class LiveServer:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"server did not come up in {timeout} s: {self.output()[-3000:]}")
+
+    def head_limit(self) -> int:
+        from api.cli_serve import request_head_limit
+        from api.settings import Settings
+
+        return request_head_limit(Settings(home=self.home))
 
     def output(self) -> str:
         self.log.seek(0)

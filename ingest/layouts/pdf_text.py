@@ -20,10 +20,10 @@ from ingest.layouts.pdf_text_coded import CODED_KINDS, parse_coded
 from ingest.layouts.pdf_text_department import parse_department_table
 from ingest.layouts.pdf_text_performance import parse_performance
 from ingest.layouts.pdf_text_summary import SUMMARY_KINDS, parse_summary, summary_complete
-from ingest.layouts.pdf_text_tokens import body_lines, clean_line, header_block, tokenize
-from ingest.model import (Disclosure, DocumentKind, Finding, Indicator, LegalReference, Measure, Severity, Span,
-                          TableKind)
-from ingest.normalize import canonical_level1, canonical_level2
+from ingest.layouts.pdf_text_tokens import body_lines, clean_line, header_block, printed_unit, tokenize
+from ingest.model import (BudgetLine, Disclosure, DocumentKind, Finding, Indicator, LegalReference, Severity, Span,
+                          StatedFigure, TableKind)
+from ingest.normalize import canonical_level1, canonical_level2, to_wan
 from ingest.source import SourceText
 
 _HEADER_IDENTITY_RE = re.compile(
@@ -98,19 +98,41 @@ def _read_region(region: regions.Region, source: SourceText, disclosure: Disclos
     kind = TableKind(region.kind)
     header = header_block(lines, region.start, region.end)
     tokens = tokenize(body_lines(lines, region.start, region.end, header))
+    unit = printed_unit(lines, region.start, region.end)
     if kind in CODED_KINDS:
         result = parse_coded(kind, region.title, tokens, page_of)
-        disclosure.budget_lines.extend(result.lines)
-        disclosure.figures.extend(result.figures)
+        disclosure.budget_lines.extend(_line_in_wan(b, unit) for b in result.lines)
+        disclosure.figures.extend(_figure_in_wan(f, unit) for f in result.figures)
         disclosure.findings.extend(result.findings)
         return result.complete
     if kind in SUMMARY_KINDS:
         figures = parse_summary(kind, region.title, tokens, page_of)
-        disclosure.figures.extend(figures)
+        # The assets table states its own unit in the 价值 column header; others in 单位：….
+        disclosure.figures.extend(_figure_in_wan(f, unit) for f in figures)
         return summary_complete(kind, tokens, figures)
     body = [t for t in (clean_line(lines[i]) for i in range(region.start, region.end)) if t]
-    # Other tables (采购, 机关运行经费 …) end with an amount or an "空表列示" note.
-    return bool(body) and ("空表" in body[-1] or bool(re.search(r"\d\.\d\d", body[-1])))
+    # Other tables (采购, 机关运行经费 …) end with an amount, a 合计 row or an "空表列示" note.
+    last = body[-1].replace(" ", "") if body else ""
+    return "空表" in last or last.startswith("合计") or bool(re.search(r"\d\.\d\d", last))
+
+
+_AMOUNT_FIELDS = ("amount", "basic_amount", "project_amount", "carryover_amount", "personnel_amount", "public_amount")
+
+
+def _line_in_wan(line: BudgetLine, unit: str | None) -> BudgetLine:
+    """The model keeps 万元; a table printed in 元 (or 亿元) is converted."""
+    if unit and unit != "万元":
+        for name in _AMOUNT_FIELDS:
+            value = getattr(line, name)
+            if value is not None:
+                setattr(line, name, to_wan(value, unit))
+    return line
+
+
+def _figure_in_wan(figure: StatedFigure, unit: str | None) -> StatedFigure:
+    if unit and unit != "万元":
+        figure.value = to_wan(figure.value, unit)
+    return figure
 
 
 def _collect_refs(disclosure: Disclosure, refs: list[LegalReference]) -> None:
@@ -128,8 +150,8 @@ def _identify(found: list[regions.Region], source: SourceText, disclosure: Discl
     """Department, budget-unit code and year from the first table header that prints them
     ("460 乐亭县医疗保障局 预算年度：2023 单位：万元"), and 决算 vs 预算 from the titles."""
     for region in found:
-        head = " ".join(t for t in (clean_line(source.lines[i]) for i in range(region.start, min(region.end, region.start + 8))) if t)
-        m = _HEADER_IDENTITY_RE.search(head)
+        first_lines = (clean_line(source.lines[i]) for i in range(region.start, min(region.end, region.start + 8)))
+        m = _HEADER_IDENTITY_RE.search(" ".join(t for t in first_lines if t))
         if not m or not m.group("dept").endswith(_ORG_SUFFIX):
             continue
         disclosure.department = disclosure.department or re.sub(r"本级$", "", m.group("dept"))

@@ -26,9 +26,10 @@ _LEVELS = set(LEVEL1_NAMES) | set(LEVEL2_NAMES)
 
 _UNITS = ("%|‰|百分比|百分数|万人次|万次|人次|万人|万户|人|户|家|个月|个|次|项|万元|亿元|元|万|亿|月份|月底|月末|月|"
           "年底|年|天|日|小时|分钟|周|件|份|场|期|批|所|台|辆|册|本|篇|条|张|套|分|名|位|岁|平方米|亩|公里|"
-          "座|间|处|类|种|部|块|床|例|起|轮|遍|吨|立方米|小时|季度")
+          "座|间|处|类|种|部|块|床|例|起|轮|遍|吨|立方米|季度")
 UNITS = tuple(_UNITS.split("|"))
-_QUANTITY_RE = re.compile(rf"^(?P<cmp>≥|≤|>=|<=|>|<|=|≈)?\d+(?:\.\d+)?(?P<unit>{_UNITS})?(?P<per>/[\u4e00-\u9fff]{{1,3}})?$")
+_QUANTITY_RE = re.compile(rf"^(?P<cmp>≥|≤|>=|<=|>|<|=|≈)?\d+(?:\.\d+)?(?P<unit>{_UNITS})?"
+                          rf"(?P<per>/[\u4e00-\u9fff]{{1,3}})?$")
 _DATE_RE = re.compile(r"^(?:≥|≤|=)?(?:19|20)\d\d(?:年|\.|-|/)\d{1,2}月?(?:份|底|末|前)?$")
 _CMP_WORD_RE = re.compile(r"^(?:≥|≤|>|<|=|≈)[\u4e00-\u9fff]{1,8}$")
 _DASHES = {"—", "——", "-", "--", "/", "－", "———"}
@@ -51,6 +52,7 @@ class RowCells:
 
 @dataclass(frozen=True)
 class _Tok:
+    pos: int  # position in the row's token stream: equal texts stay distinct tokens
     line: int  # index into the row's CellLines
     text: str
     group: int | None  # protected span (文号, 《title》) the token belongs to
@@ -118,7 +120,8 @@ def _title_spans(text: str) -> list[tuple[int, int]]:
 
 def _stream(lines: list[CellLine]) -> list[_Tok]:
     groups = _protected_groups(lines)
-    return [_Tok(i, tok, groups[i][k]) for i, cl in enumerate(lines) for k, tok in enumerate(cl.tokens)]
+    flat = [(i, tok, groups[i][k]) for i, cl in enumerate(lines) for k, tok in enumerate(cl.tokens)]
+    return [_Tok(pos, i, tok, group) for pos, (i, tok, group) in enumerate(flat)]
 
 
 def _joins(a: _Tok, b: _Tok) -> bool:
@@ -203,7 +206,7 @@ def _split_tail(toks: list[_Tok]) -> tuple[list[_Tok], list[_Tok], list[_Tok]]:
         i, j = found
         return toks[:i], toks[i:j + 1], toks[j + 1:]
     last = pieces(_by_line(toks)[-1])[-1]
-    start = toks.index(last[0])
+    start = last[0].pos - toks[0].pos
     if last[0].group is not None:  # a 《title》 basis that began on an earlier line
         start = next(k for k, t in enumerate(toks) if t.group == last[0].group)
     before, basis = toks[:start], toks[start:]
@@ -214,7 +217,7 @@ def _split_tail(toks: list[_Tok]) -> tuple[list[_Tok], list[_Tok], list[_Tok]]:
         head, rest = repeated
         return head, rest, basis
     value = pieces(_by_line(before)[-1])[-1]
-    return before[:before.index(value[0])], value, basis
+    return before[:value[0].pos - before[0].pos], value, basis
 
 
 def _boundaries(toks: list[_Tok]) -> range:
@@ -260,10 +263,8 @@ def _split_name(toks: list[_Tok], lines: list[CellLine], name_width: int) -> tup
         return render(toks[:cut]), render(toks[cut:])
     rows = _by_line(toks)
     first = pieces(rows[0])
-    if len(first) >= 2:
-        return render(first[0]), render(toks[len(first[0]):])
-    if len(rows) == 1:
-        return _split_single_piece(rows[0])
+    if len(first) >= 2 or len(rows) == 1:
+        return _split_first_piece(first[0], toks)
     taken = 1
     while taken < len(rows) - 1 and _wraps(rows[taken - 1], lines, name_width) \
             and compact(render([t for r in rows[:taken] for t in r])) not in _LEVELS:
@@ -282,12 +283,15 @@ def _wraps(row: list[_Tok], lines: list[CellLine], name_width: int) -> bool:
     return width(text) >= name_width - 1 and lines[row[-1].line].gap_after
 
 
-def _split_single_piece(row: list[_Tok]) -> tuple[str, str | None]:
-    # "工资发放人数 10 人": a quantity after a word is the 描述 cell, not part of the name.
-    for k in range(1, len(row)):
-        if _wide(row[k - 1].text[-1]) and row[k].text[:1].isdigit():
-            return render(row[:k]), render(row[k:])
-    return render(row), None
+def _split_first_piece(piece: list[_Tok], toks: list[_Tok]) -> tuple[str, str | None]:
+    """The 三级 is the first piece of the line, up to a quantity printed after a word: in
+    "工资发放人数 10 人" or "评审人员 4000 人 达到评审条件人数" the number opens the 描述 cell."""
+    end = len(piece)
+    for k in range(1, len(piece)):
+        if _wide(piece[k - 1].text[-1]) and piece[k].text[:1].isdigit():
+            end = k
+            break
+    return render(toks[:end]), render(toks[end:]) or None
 
 
 # ------------------------------------------------------------------ entry points

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ingest.layouts import pdf_text_columns as columns
-from ingest.layouts.pdf_text_tokens import NumberAssembler, Token, completes, is_numeric, uses_decimals
+from ingest.layouts.pdf_text_tokens import DASHES, NumberAssembler, Token, completes, is_numeric, uses_decimals
 from ingest.model import (BudgetLine, ClassificationKind, FigureSource, Finding, Measure, Severity, Span,
                           StatedFigure, TableKind)
 from ingest.normalize import economic_parent, function_parent, join_fragments
@@ -74,7 +74,8 @@ def take_code(tokens: list[Token], j: int, kind: TableKind) -> tuple[str, int] |
     first_digits, lengths = _code_rules(kind)
     code, k = "", j
     while k < len(tokens) and tokens[k].text.isdigit() and len(code) + len(tokens[k].text) <= max(lengths):
-        if not code and tokens[k].text[0] not in first_digits:
+        # Narrow columns break a code after its 类 part at the earliest ("2080" / "505").
+        if not code and (tokens[k].text[0] not in first_digits or len(tokens[k].text) < 3):
             return None
         code += tokens[k].text
         k += 1
@@ -125,7 +126,7 @@ def split_rows(tokens: list[Token], kind: TableKind) -> list[RawRow]:
             continue
         if is_numeric(token.text):
             _add_numbers(current, numbers.feed(token))
-        elif current is not None:
+        elif current is not None and token.text not in DASHES:
             _add_numbers(current, numbers.flush())
             current.names.append(token.text)
             current.lines.append(token.line)

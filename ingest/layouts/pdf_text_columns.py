@@ -159,27 +159,32 @@ def _subset_sum(choice: Assignment, kids: list[Node], schema: Schema) -> list[li
     target = _cents(choice, schema)
     zero = tuple(0 for _ in target)
     options = [k.options or [{}] for k in kids]
+    cents = [[_cents(o, schema) for o in opts] for opts in options]
+    none: list[list[Assignment]] = [[] for _ in kids]
+    # With no negative amounts a partial sum above the target can never come back down.
+    monotone = min((v for steps in cents for c in steps for v in c), default=0) >= 0
+
+    def grow(states: set, steps: list[tuple[int, ...]]) -> set:
+        out = {_add(s, c) for s in states for c in set(steps)}
+        return {s for s in out if all(x <= t for x, t in zip(s, target))} if monotone else out
+
     forward = [{zero}]
-    for opts in options:
-        step = {_add(s, _cents(o, schema)) for s in forward[-1] for o in opts}
-        if len(step) > _MAX_COMBOS:
-            return [[] for _ in kids]
-        forward.append(step)
+    for steps in cents:
+        forward.append(grow(forward[-1], steps))
+        if len(forward[-1]) > _MAX_COMBOS:
+            return none
+    if target not in forward[-1]:
+        return none
     backward = [set() for _ in range(len(kids) + 1)]
     backward[-1] = {zero}
     for i in range(len(kids) - 1, -1, -1):
-        backward[i] = {_add(s, _cents(o, schema)) for s in backward[i + 1] for o in options[i]}
+        backward[i] = grow(backward[i + 1], cents[i])
         if len(backward[i]) > _MAX_COMBOS:
-            return [[] for _ in kids]
-    if target not in forward[-1]:
-        return [[] for _ in kids]
+            return none
     out = []
     for i, opts in enumerate(options):
-        keep = []
-        for o in opts:
-            need = _sub(target, _cents(o, schema))
-            if any(_sub(need, s) in backward[i + 1] for s in forward[i]):
-                keep.append(o)
+        keep = [o for o, c in zip(opts, cents[i])
+                if any(_sub(_sub(target, c), s) in backward[i + 1] for s in forward[i])]
         out.append(keep)
     return out
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.layouts.pdf_text_cells import UNITS, compact
-from ingest.layouts.pdf_text_performance import cell_lines, indicators, is_header_line, level_fits
+from ingest.layouts.pdf_text_performance import cell_lines, indicators, is_header_line
 from ingest.layouts.pdf_text_tokens import body_lines, clean_line
 from ingest.model import Indicator, Span
 from ingest.normalize import LEVEL1_NAMES, LEVEL2_NAMES, clean_text, find_document_numbers, parse_target_value
@@ -74,7 +74,7 @@ def _read_items(items: list[_Item], page_of) -> list[Indicator]:
         span = Span(items[k].line, items[after_basis - 1].line, page_of(items[k].line))
         target = parse_target_value(value)
         refs = [m.ref for m in find_document_numbers(basis or "", span)]
-        out.append(Indicator(level1 if level_fits(level1, level2) else "", level2, name, value, description,
+        out.append(Indicator(level1, level2, name, value, description,
                              target.comparator, target.number, target.unit, basis, refs, span))
         k = after_basis
     return out

@@ -3,8 +3,9 @@
 A table is: the title ("5、…（冀财社[2022]172 号）绩效目标表"), a 绩效目标 text, the column header
 ("一级指标 二级指标 三级指标 绩效指标描述 指标值 指标值确定依据", reprinted after a page break),
 then rows. A row starts where a 一级/二级 level name starts a line; a level printed once covers the
-rows below it until the next one (carry-down). The cells of each row are split by
-``pdf_text_cells``.
+rows below it until the next one (carry-down, literally: a 一级 cell merged over rows of another
+category stays as printed rather than being replaced by the template's category). The cells of
+each row are split by ``pdf_text_cells``.
 """
 from __future__ import annotations
 
@@ -14,21 +15,10 @@ from dataclasses import dataclass, field
 from ingest.layouts.pdf_text_cells import EMPTY, CellLine, first_token_width, line_pieces, row_complete, split_row
 from ingest.layouts.pdf_text_tokens import clean_line
 from ingest.model import Indicator, LegalReference, Project, Span
-from ingest.normalize import (LEVEL1_NAMES, LEVEL2_NAMES, canonical_level1, canonical_level2, clean_text,
-                              find_document_numbers, join_fragments, parse_target_value)
+from ingest.normalize import LEVEL1_NAMES, LEVEL2_NAMES, clean_text, find_document_numbers, join_fragments, parse_target_value
 
 _LEVEL1 = set(LEVEL1_NAMES)
 _LEVEL2 = set(LEVEL2_NAMES)
-# Which 二级 categories sit under which 一级 category: a carried 一级 that does not fit a new 二级
-# (a 效益 row under a carried 产出) was lost by the extractor and is left empty, not guessed.
-_FITS = {
-    "output": {"quantity", "quality", "timeliness", "cost"},
-    "outcome": {"economic-benefit", "social-benefit", "ecological-benefit", "sustainability"},
-    "satisfaction": {"beneficiary-satisfaction"},
-    "cost": {"cost"},
-}
-
-
 def is_header_line(text: str) -> bool:
     return "一级指标" in text and ("二级指标" in text or "三级指标" in text)
 
@@ -45,14 +35,23 @@ def split_cells(text: str) -> list[str]:
 
 
 def cell_lines(lines: list[str], start: int, end: int) -> list[CellLine]:
+    """The table's lines as cell tokens, without the column header reprinted after a page break
+    nor the page number printed just before it."""
     out = []
     for i in range(start, end):
         text = clean_line(lines[i])
-        if not text or is_header_line(text):
+        if not text or is_header_line(text) or _is_page_number(lines, i, end):
             continue
         gap = i + 1 < len(lines) and not clean_line(lines[i + 1])
         out.append(CellLine(i + 1, split_cells(text), gap))
     return out
+
+
+def _is_page_number(lines: list[str], i: int, end: int) -> bool:
+    if not re.fullmatch(r"\d{1,3}", clean_line(lines[i])):
+        return False
+    nxt = next((clean_line(lines[j]) for j in range(i + 1, min(end, i + 4)) if clean_line(lines[j])), "")
+    return is_header_line(nxt)
 
 
 # ------------------------------------------------------------------ levels and segments
@@ -102,12 +101,6 @@ def _leading_levels(lines: list[CellLine], i: int, open_row: list[CellLine]) -> 
     return level1, level2, k
 
 
-def level_fits(level1: str, level2: str) -> bool:
-    """False when a carried 一级 cannot hold this 二级 (then the 一级 was lost, not repeated)."""
-    c1, c2 = canonical_level1(level1), canonical_level2(level2)
-    return c1 is None or c2 is None or c2 in _FITS.get(c1, {c2})
-
-
 def segments(lines: list[CellLine]) -> list[Segment]:
     out: list[Segment] = []
     level1 = level2 = ""
@@ -118,10 +111,10 @@ def segments(lines: list[CellLine]) -> list[Segment]:
         rest = CellLine(cl.line, cl.tokens[used:], cl.gap_after)
         if new2:
             level2 = new2
-            out.append(Segment(level1 if level_fits(level1, level2) else "", level2, cl.line))
+            out.append(Segment(level1, level2, cl.line))
         elif new1 and not rest.tokens:
             continue
-        elif not out:
+        elif new1 or not out:  # a row under a 一级 with no 二级 printed, or text before any level
             out.append(Segment(level1, level2, cl.line))
         if rest.tokens:
             out[-1].lines.append(rest)

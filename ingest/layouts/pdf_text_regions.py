@@ -109,9 +109,19 @@ def _is_prose(text: str) -> bool:
     return "。" in text or (len(text) > 20 and "，" in text)
 
 
+# Tables whose rows are themselves numbered "一、…" (收支总表, "三公"表) or coded: only a part
+# heading or prose ends them. The others end at any section heading too.
+_ROWS_WITH_NUMERALS = {TableKind.SUMMARY.value, TableKind.FISCAL_SUMMARY.value, TableKind.THREE_PUBLIC.value,
+                       TableKind.REVENUE.value, TableKind.EXPENDITURE.value, TableKind.GENERAL_EXPENDITURE.value,
+                       TableKind.BASIC_ECONOMIC.value, TableKind.FUND_EXPENDITURE.value,
+                       TableKind.STATE_CAPITAL.value}
+
+
 def _ends_region(kind: str, text: str) -> bool:
     if kind in (PERFORMANCE, DEPARTMENT_INDICATORS):
         return bool(_HEADING_RE.match(text))
+    if kind not in _ROWS_WITH_NUMERALS and _HEADING_RE.match(text):
+        return True
     return bool(_PART_RE.match(text)) or _is_prose(text)
 
 

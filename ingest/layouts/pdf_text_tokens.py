@@ -78,8 +78,9 @@ def tokenize(numbered_lines: list[tuple[int, str]]) -> list[Token]:
 
 # ------------------------------------------------------------------ numbers
 
-_COMPLETE = re.compile(r"\d[\d,]*\.\d\d")
-_NUMERIC = re.compile(r"\d[\d,]*\.?\d*|\.\d+")
+_COMPLETE = re.compile(r"-?\d[\d,]*\.\d\d")
+_NUMERIC = re.compile(r"-?\d[\d,]*\.?\d*|\.\d+")
+DASHES = frozenset({"-", "—", "——", "－", "/", "--"})  # a blank cell printed as a dash
 
 
 def is_numeric(text: str) -> bool:
@@ -92,11 +93,11 @@ def completes(pending: str, text: str) -> bool:
     Amounts in 万元 tables carry exactly two decimals, so "9736" + ".74", "121." + "00" and
     "14.2" + "2" are halves of one number, never two numbers.
     """
-    if re.fullmatch(r"\d[\d,]*", pending):
+    if re.fullmatch(r"-?\d[\d,]*", pending):
         return bool(re.fullmatch(r"\.\d{1,2}", text))
-    if re.fullmatch(r"\d[\d,]*\.", pending):
+    if re.fullmatch(r"-?\d[\d,]*\.", pending):
         return bool(re.fullmatch(r"\d{1,2}", text))
-    if re.fullmatch(r"\d[\d,]*\.\d", pending):
+    if re.fullmatch(r"-?\d[\d,]*\.\d", pending):
         return bool(re.fullmatch(r"\d", text))
     return False
 
@@ -136,6 +137,18 @@ class NumberAssembler:
         if "." not in text and not self.keep_integers:
             return []
         return [(to_decimal(text), tokens)]
+
+
+_UNIT_RE = re.compile(r"单位[：:]\s*(万元|亿元|元)")
+
+
+def printed_unit(lines: list[str], start: int, end: int) -> str | None:
+    """The amount unit a table header declares ("单位：万元", "金额单位：元"), if any."""
+    for i in range(start, min(end, start + 60)):
+        m = _UNIT_RE.search(lines[i])
+        if m:
+            return m.group(1)
+    return None
 
 
 def uses_decimals(tokens: list[Token]) -> bool:
