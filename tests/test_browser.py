@@ -24,6 +24,7 @@ CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.server,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium "
                                                      "(apt-get install chromium chromium-driver)"),
     pytest.mark.skipif(not CHROMEDRIVER.exists(), reason="chromedriver is not installed "

@@ -21,8 +21,9 @@ OXIGRAPH = shutil.which("oxigraph") or str(Path(__import__("sys").executable).pa
 PREFIXES = "PREFIX bkg: <https://w3id.org/budgetkg/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
-pytestmark = pytest.mark.skipif(not Path(OXIGRAPH).exists(),
-                                reason="the oxigraph server binary (pip package 'oxigraph') is not installed")
+pytestmark = [pytest.mark.server,
+              pytest.mark.skipif(not Path(OXIGRAPH).exists(),
+                                 reason="the oxigraph server binary (pip package 'oxigraph') is not installed")]
 
 
 @pytest.fixture(scope="module")

@@ -258,6 +258,7 @@ def server():
     live.stop()
 
 
+@pytest.mark.server
 def test_sparqlwrapper_against_the_running_server(server):
     from SPARQLWrapper import CSV, JSON, POST, TURTLE, XML, SPARQLWrapper
 
@@ -281,6 +282,7 @@ def test_sparqlwrapper_against_the_running_server(server):
     assert wrapper.query().convert()["boolean"] is True
 
 
+@pytest.mark.server
 def test_sparqlwrapper_reports_refusals(server):
     from urllib.error import HTTPError
 
@@ -300,6 +302,7 @@ def test_sparqlwrapper_reports_refusals(server):
     assert "SERVICE" in json.loads(refused.value.read())["error"]["message"]
 
 
+@pytest.mark.server
 def test_rdflib_sparqlstore_against_the_running_server(server):
     from rdflib import Literal
     from rdflib.plugins.stores.sparqlstore import SPARQLStore
@@ -318,6 +321,7 @@ def test_rdflib_sparqlstore_against_the_running_server(server):
     assert HOSTILE_PROJECT in {str(o) for o in constructed.graph.objects()}
 
 
+@pytest.mark.server
 def test_an_expensive_query_does_not_stall_cheap_ones(server):
     """One query runs into its (client-chosen) 3 s limit; meanwhile cheap queries keep coming back fast."""
     outcome = {}
@@ -357,6 +361,7 @@ def test_an_expensive_query_does_not_stall_cheap_ones(server):
     assert health["timeouts"] >= 1
 
 
+@pytest.mark.server
 def test_long_get_queries_reach_the_endpoint(server):
     """uvicorn's default 16 KB request-head limit would cut GET queries short; serve raises it so a
     query up to max_query_bytes works and a longer one gets the endpoint's own error."""

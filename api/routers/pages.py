@@ -91,12 +91,27 @@ LIMIT 20"""),
 ]
 
 
+# Display names of the disclosure-level figures (ingest.model.Measure values).
+MEASURE_LABELS = {
+    "totalRevenue": "收入总计 Total revenue", "totalExpenditure": "支出总计 Total expenditure",
+    "currentYearRevenue": "本年收入合计 Current-year revenue",
+    "currentYearExpenditure": "本年支出合计 Current-year expenditure",
+    "generalBudgetRevenue": "一般公共预算拨款收入 General budget appropriation",
+    "basicExpenditure": "基本支出 Basic expenditure", "projectExpenditure": "项目支出 Project expenditure",
+    "carryover": "上年结转 Carry-over", "personnelExpenditure": "人员经费 Personnel",
+    "publicExpenditure": "公用经费 Public expenses", "threePublicCosts": "“三公”经费 Three public costs",
+    "operatingCosts": "机关运行经费 Operating costs", "procurementBudget": "政府采购预算 Procurement",
+    "fixedAssetsValue": "固定资产 Fixed assets",
+}
+
+
 def make_templates() -> jinja2.Environment:
     """The page templates, autoescaped (document text can never become markup)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["amount"] = format_amount
     env.filters["source"] = format_source
+    env.globals["measure_labels"] = MEASURE_LABELS
     return env
 
 

@@ -32,9 +32,12 @@ CODED_KINDS = frozenset(SCHEMAS)
 _FIELDS = {"basic": "basic_amount", "project": "project_amount", "carryover": "carryover_amount",
            "personnel": "personnel_amount", "public": "public_amount"}
 # Figures stated by the 合计 row: (table, schema column or "total") -> measure.
+# Every table that prints a figure states it (the checks compare them), whatever the layout.
 _TOTAL_FIGURES = {
-    TableKind.REVENUE: [("total", Measure.TOTAL_REVENUE), ("carryover", Measure.CARRYOVER)],
+    TableKind.REVENUE: [("total", Measure.TOTAL_REVENUE), ("subtotal", Measure.CURRENT_YEAR_REVENUE),
+                        ("carryover", Measure.CARRYOVER)],
     TableKind.EXPENDITURE: [("basic", Measure.BASIC_EXPENDITURE), ("project", Measure.PROJECT_EXPENDITURE)],
+    TableKind.GENERAL_EXPENDITURE: [("basic", Measure.BASIC_EXPENDITURE), ("project", Measure.PROJECT_EXPENDITURE)],
     TableKind.BASIC_ECONOMIC: [("personnel", Measure.PERSONNEL), ("public", Measure.PUBLIC)],
 }
 
