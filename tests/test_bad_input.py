@@ -223,8 +223,9 @@ def test_a_batch_stores_the_good_files_and_reports_each_bad_one(bad_files, tmp_p
         added = set(store.graph_names()) - before
         stored_graphs = {o.graph_iri for o in report.stored}
         assert stored_graphs <= added
-        # nothing but the good files' graphs (and their private twins and the ontology) went in
-        assert all(any(g.startswith(s) or s.rsplit("/", 1)[-1] in g for s in stored_graphs) or "ontology" in g
-                   for g in added), sorted(added)
+        # nothing but the good files' graphs (their private twins, the shared graph and the
+        # ontology) went in
+        assert all(any(g.startswith(s) or s.rsplit("/", 1)[-1] in g for s in stored_graphs)
+                   or g.endswith(("/ontology", "/shared")) for g in added), sorted(added)
     finally:
         store.close()
