@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from rdflib import Graph
+from rdflib.namespace import SKOS
 
 from api.settings import Settings
 from ingest.mapper import MappedDisclosure, to_rdf
@@ -69,6 +70,25 @@ def ensure_ontology(store: GraphStore) -> None:
     store.replace_graph(str(ONTOLOGY_GRAPH), ontology_graph())
 
 
+def _keep_one_preferred_label(store: GraphStore, shared: Graph) -> None:
+    """A shared concept keeps the first name it was stored with as skos:prefLabel; a different
+    name printed by a later document (a variant, a truncated cell) becomes a skos:altLabel.
+    Without this a code would collect one prefLabel per spelling, against SKOS's one-per-language."""
+    labelled = {s for s, _, _ in shared.triples((None, SKOS.prefLabel, None))}
+    if not labelled:
+        return
+    values = " ".join(f"<{s}>" for s in labelled)
+    rows = store.query(f"SELECT ?c ?l WHERE {{ VALUES ?c {{ {values} }} ?c <{SKOS.prefLabel}> ?l }}").rows
+    existing: dict = {}
+    for row in rows:
+        existing.setdefault(row["c"], set()).add(row["l"])
+    for concept, labels in existing.items():
+        for label in list(shared.objects(concept, SKOS.prefLabel)):
+            if label not in labels:
+                shared.remove((concept, SKOS.prefLabel, label))
+                shared.add((concept, SKOS.altLabel, label))
+
+
 def write_disclosure(store: GraphStore, mapped: MappedDisclosure) -> None:
     """Store a mapped disclosure in one transaction: its own graph and private graph replaced,
     its shared resources added to the shared graph (less what the ontology graph already says,
@@ -77,6 +97,7 @@ def write_disclosure(store: GraphStore, mapped: MappedDisclosure) -> None:
     known = _ontology_triples()
     for triple in [t for t in shared if t in known]:
         shared.remove(triple)
+    _keep_one_preferred_label(store, shared)
     store.replace_graphs({str(mapped.graph_iri): own, str(mapped.private_graph_iri): mapped.private},
                          additions={str(SHARED_GRAPH): shared})
 

@@ -119,3 +119,17 @@ def test_check_validates_and_lists_findings(home):
 def test_no_store_yet_is_a_clear_error(tmp_path):
     proc = run(tmp_path / "nothing", "info", check=False)
     assert proc.returncode == 1 and "budgetkg ingest" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_code_keeps_one_preferred_label(home, tmp_path):
+    """A later document printing another name for a code adds an altLabel, not a second prefLabel."""
+    variant = tmp_path / "variant.txt"
+    text = SEEDS[0].read_text(encoding="utf-8").replace("2101202 财政对城乡居民基本医疗保险基金的补助",
+                                                        "2101202 城乡居民医保基金补助")
+    variant.write_text(text.replace("乐亭县医疗保障局", "某某县医疗保障局"), encoding="utf-8")
+    run(home, "ingest", str(variant), "--no-index")
+    query = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> SELECT ?p ?l WHERE { "
+             "?c skos:notation '2101202' ; ?p ?l . FILTER(?p IN (skos:prefLabel, skos:altLabel)) }")
+    rows = json.loads(run(home, "sparql", query, "--format", "json").stdout)["results"]["bindings"]
+    labels = {(r["p"]["value"].rsplit("#", 1)[-1], r["l"]["value"]) for r in rows}
+    assert labels == {("prefLabel", "财政对城乡居民基本医疗保险基金的补助"), ("altLabel", "城乡居民医保基金补助")}
