@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from search.lexical import DOC_NUMBER
+from search.romanize import english_names
 from search.sparql import PREFIXES, text, value
 from search.store import GraphStore
 from search.topics import TopicMatch, TopicMatcher
@@ -106,6 +107,7 @@ SELECT ?a (SAMPLE(?l) AS ?label) (SAMPLE(?lvl) AS ?level) WHERE {
         en = PROVINCES_EN.get(short or label)
         if en:
             names.append(en)
+        names.extend(n for n in english_names(label) if n not in names)
         gaz.places.append(Place(str(r["a"]), label, text(r.get("level")), names))
     rows = store.query(PREFIXES + """
 SELECT ?d (SAMPLE(?l) AS ?label) (SAMPLE(?a) AS ?area) WHERE {

@@ -149,6 +149,18 @@ def test_how_much_a_county_spends_on_a_topic(env):
     assert any(a["amount"] == pytest.approx(800.0) for a in answer["answers"])
 
 
+@pytest.mark.parametrize("question, county", [
+    ("how much does Laoting county spend on medical assistance", "乐亭县"),
+    ("how much does Leting spend on medical assistance", "乐亭县"),
+    ("what is the total 2023 budget of Xing County", "兴县"),
+    ("which projects in Bazhou fund COVID-19 vaccination", "霸州市"),
+])
+def test_english_place_names_resolve(env, question, county):
+    store, index = env
+    answer = ask(question, store, index)
+    assert answer["answers"] and {a["county"] for a in answer["answers"]} == {county}, answer["summary"]
+
+
 def test_indicators_of_a_project(env):
     store, index = env
     answer = ask("list the indicators of the 长期照护险 project", store, index)
