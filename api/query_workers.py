@@ -166,6 +166,7 @@ class _RemoteEvaluator:
         self.auth = ("Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()) if user else None
         self._graphs: list[str] = []
         self._graphs_at = 0.0
+        self._has_private = True  # until the first listing says otherwise
 
     def _post(self, params: list[tuple[str, str]], accept: str, timeout: float) -> tuple[str, bytes]:
         import urllib.error
@@ -198,6 +199,7 @@ class _RemoteEvaluator:
                                  "application/sparql-results+json", timeout)
             names = [s["g"].value for s in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)]
             self._graphs = sorted(g for g in names if not g.startswith(PRIVATE_GRAPH_PREFIX))
+            self._has_private = any(g.startswith(PRIVATE_GRAPH_PREFIX) for g in names)
             self._graphs_at = time.monotonic()
         return self._graphs
 
@@ -212,13 +214,14 @@ class _RemoteEvaluator:
         if not self.include_private:
             public = set(self.public_graphs(timeout))
             if defaults or named:  # the client's dataset, restricted to public graphs
-                defaults = [g for g in defaults if g in public]
-                named = [g for g in named if g in public]
-            else:
-                defaults = named = sorted(public)
-            # An empty list would mean "the server's whole store": name a graph that does not exist.
-            defaults = defaults or [EMPTY_GRAPH]
-            named = named or [EMPTY_GRAPH]
+                defaults = [g for g in defaults if g in public] or [EMPTY_GRAPH]
+                named = [g for g in named if g in public] or [EMPTY_GRAPH]
+            elif self._has_private:
+                # budgetkg never writes personal data to the public dataset (search.store_remote),
+                # but a server someone else filled might hold some: then list the public graphs
+                # (slower on large stores, but nothing private gets out). An empty list would mean
+                # "the server's whole store", hence the placeholder graph.
+                defaults = named = sorted(public) or [EMPTY_GRAPH]
         params += [("default-graph-uri", g) for g in defaults] + [("named-graph-uri", g) for g in named]
         graph = request["form"] in ("construct", "describe")
         accept = "application/n-triples, text/turtle;q=0.5" if graph else "application/sparql-results+json"
