@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ontology.errors import QueryRejected
+from ontology.iris import indicator_category_iri
 from search import questions as qmod
 from search.questions import MEASURES, Question
 from search.sparql import PREFIXES, iri, literal, number, text, value
@@ -193,8 +194,17 @@ def _indicators_query(q: Question, gaz: qmod.Gazetteer) -> str | None:
   ?d bkg:hasProject ?project .
   ?project bkg:topic ?t_ . ?t_ skos:broader* ?topic_ .
   ?project bkg:hasIndicator ?iri ."""
+    elif q.places or q.departments or q.categories:
+        # Indicators of every project in scope, and the department-wide ones.
+        pattern = """{ ?d bkg:hasProject ?project . ?project bkg:hasIndicator ?iri . }
+  UNION { ?d a bkg:Disclosure ; bkg:hasIndicator ?iri . }"""
     else:
         return None
+    if q.categories:
+        categories = " ".join(iri(str(indicator_category_iri(c))) for c in q.categories)
+        pattern += f"""
+  VALUES ?category_ {{ {categories} }}
+  ?iri bkg:indicatorLevel1|bkg:indicatorLevel2 ?c_ . ?c_ skos:broader* ?category_ ."""
     extra_vars = (" (SAMPLE(?projectLabel_) AS ?project) (SAMPLE(?value_) AS ?target_value)"
                   " (SAMPLE(?l1_) AS ?level1) (SAMPLE(?l2_) AS ?level2)")
     extra = """
@@ -336,11 +346,16 @@ def _summarise(q: Question, answers: list[dict]) -> str:
                 if en else f"{_scope_text(q, en)}共有{n}个项目：{_item_list(answers, en, 12)}。{src}")
     if q.intent == "indicators":
         if not n:
-            return "No indicator of that project is in the graph." if en else "图中没有该项目的绩效指标。"
-        projects = sorted({a.get("project") or "?" for a in answers})
+            return "No such indicator is in the graph." if en else "图中没有符合条件的绩效指标。"
         items = ("; " if en else "；").join(f"{a['label']} {a.get('target_value') or ''}".strip() for a in answers[:20])
-        return (f"{n} indicator{'s' if n != 1 else ''} of {', '.join(projects)}: {items}.{src}"
-                if en else f"{'、'.join(projects)}共有{n}个绩效指标：{items}。{src}")
+        more = (f" and {n - 20} more" if en else f"等{n}个") if n > 20 else ""
+        if q.projects or q.topics:
+            projects = sorted({a.get("project") or "?" for a in answers})
+            return (f"{n} indicator{'s' if n != 1 else ''} of {', '.join(projects)}: {items}{more}.{src}"
+                    if en else f"{'、'.join(projects)}共有{n}个绩效指标：{items}{more}。{src}")
+        kinds = ", ".join(q.categories)
+        return (f"{n} {kinds + ' ' if kinds else ''}indicator{'s' if n != 1 else ''}{_scope_text(q, en)}: "
+                f"{items}{more}.{src}" if en else f"{_scope_text(q, en)}共有{n}个绩效指标：{items}{more}。{src}")
     return _cannot(q)
 
 

@@ -152,13 +152,14 @@ class Question:
     documents: list[str] = field(default_factory=list)  # normalised 文号
     measures: list[str] = field(default_factory=list)  # ontology property names
     projects: list[tuple[str, str]] = field(default_factory=list)  # (name, IRI) named in the question
+    categories: list[str] = field(default_factory=list)  # indicator-category concept local names
     intent: str = "unknown"
 
     def describe(self) -> dict:
         return {"intent": self.intent, "topics": [m.topic.to_json() | {"evidence": m.evidence} for m in self.topics],
                 "areas": [p.label for p in self.places], "departments": [d.label for d in self.departments],
                 "years": self.years, "documents": self.documents, "measures": self.measures,
-                "projects": [name for name, _ in self.projects]}
+                "projects": [name for name, _ in self.projects], "indicator_categories": self.categories}
 
 
 def normalize_doc_number(raw: str, known: list[str] | None = None) -> str | None:
@@ -243,6 +244,7 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
     projects = _find_names(q_wo_doc, lowered_wo_doc, [(n, (n, p)) for n, p in gaz.projects if len(n) >= 3])
     out.projects = _unique([p for p, _ in projects])
 
+    out.categories = indicator_categories(lowered_wo_doc)
     out.topics = matcher.label_matches(q_wo_doc)
     out.intent = _intent(out, lowered_wo_doc)
     topical = any(w in lowered_wo_doc for w in _TOPICAL_WORDS)
@@ -295,10 +297,37 @@ _AMOUNT_WORDS = ("how much", "多少", "金额", "amount", "spend", "spent", "�
 _PROJECT_WORDS = ("project", "programme", "program", "项目")
 
 
+# Words naming a 一级/二级 indicator category -> the category concept's local name in
+# ontology/codelists.ttl (longest first, so 服务对象满意度 wins over 满意度).
+_CATEGORY_WORDS = [
+    ("服务对象满意度", "beneficiary-satisfaction"), ("经济效益", "economic-benefit"), ("社会效益", "social-benefit"),
+    ("生态效益", "ecological-benefit"), ("可持续", "sustainability"), ("满意度", "satisfaction"),
+    ("数量", "quantity"), ("质量", "quality"), ("时效", "timeliness"), ("成本", "cost"), ("产出", "output"),
+    ("效益", "outcome"), ("效果", "outcome"),
+    ("beneficiary satisfaction", "beneficiary-satisfaction"), ("economic benefit", "economic-benefit"),
+    ("social benefit", "social-benefit"), ("ecological", "ecological-benefit"), ("sustainab", "sustainability"),
+    ("satisfaction", "satisfaction"), ("quantity", "quantity"), ("quality", "quality"), ("timeliness", "timeliness"),
+    ("cost", "cost"), ("output", "output"), ("outcome", "outcome"),
+]
+
+
+def indicator_categories(lowered: str) -> list[str]:
+    """Indicator categories a question names ("满意度指标", "quality indicators")."""
+    if not any(w in lowered for w in _INDICATOR_WORDS):
+        return []
+    found, rest = [], lowered
+    for word, local in _CATEGORY_WORDS:
+        if word in rest:
+            found.append(local)
+            rest = rest.replace(word, " ")
+    return _unique(found)
+
+
 def _intent(q: Question, lowered: str) -> str:
     if q.documents:
         return "cites"
-    if any(w in lowered for w in _INDICATOR_WORDS) and (q.projects or q.topics):
+    if any(w in lowered for w in _INDICATOR_WORDS) and (q.projects or q.topics or q.categories or q.places
+                                                         or q.departments):
         return "indicators"
     if q.topics:
         return "topic-amount" if any(w in lowered for w in _AMOUNT_WORDS) else "topic"

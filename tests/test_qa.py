@@ -161,6 +161,18 @@ def test_english_place_names_resolve(env, question, county):
     assert answer["answers"] and {a["county"] for a in answer["answers"]} == {county}, answer["summary"]
 
 
+def test_indicators_of_a_county_by_category(env):
+    store, index = env
+    answer = ask("霸州市的绩效指标有哪些关于满意度", store, index)
+    assert answer["interpretation"]["indicator_categories"] == ["satisfaction"]
+    assert len(answer["answers"]) >= 8 and {a["county"] for a in answer["answers"]} == {"霸州市"}
+    assert all(a["level1"] == "满意度指标" for a in answer["answers"])
+    assert _rerun(store, answer) == [(a["iri"], a["amount"]) for a in answer["answers"]]
+    english = ask("quality indicators of Xing County", store, index)
+    assert english["answers"] and {a["county"] for a in english["answers"]} == {"兴县"}
+    assert {a["level2"] for a in english["answers"]} == {"质量指标"}
+
+
 def test_indicators_of_a_project(env):
     store, index = env
     answer = ask("list the indicators of the 长期照护险 project", store, index)
