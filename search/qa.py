@@ -144,7 +144,16 @@ def _topic_query(q: Question, gaz: qmod.Gazetteer) -> str:
   FILTER({ors})
   BIND(STR(?name_) AS ?topicLabel_)
   {_FUNDED}"""
-    return _resource_query(pattern, q, extra_vars=extra_vars)
+    return _resource_query(pattern, q, extra_vars=extra_vars, order=_ranked_order(q, "?county ?fiscal_year ?label"))
+
+
+def _ranked_order(q: Question, default: str) -> str:
+    """Largest/smallest first when the question asks for a ranking, else the default order."""
+    if q.rank == "desc":
+        return "DESC(?amount) " + default
+    if q.rank == "asc":
+        return "ASC(?amount) " + default
+    return default
 
 
 def _with_narrower(topic):
@@ -171,7 +180,7 @@ WHERE {{
   BIND(CONCAT(COALESCE(STR(?docLabel_), ""), " — ", ?measureLabel_) AS ?label_){_CONTEXT}
 }}
 GROUP BY ?iri ?measure
-ORDER BY ?county ?fiscal_year ?measure"""
+ORDER BY {_ranked_order(q, "?county ?fiscal_year ?measure")}"""
 
 
 def _disclosures_query(q: Question, gaz: qmod.Gazetteer) -> str:
@@ -287,6 +296,18 @@ def _item_list(answers: list[dict], en: bool, limit: int = 8) -> str:
 
 
 def _summarise(q: Question, answers: list[dict]) -> str:
+    text = _summarise_rows(q, answers)
+    ranked = [a for a in answers if a["amount"] is not None]
+    if not q.rank or not ranked or q.intent not in ("measure", "topic", "topic-amount"):
+        return text
+    first, en = ranked[0], q.language == "en"
+    who = f"{first['label']} ({first['county'] or first['department']}, {first['fiscal_year'] or '?'})"
+    if en:
+        return f"{'Largest' if q.rank == 'desc' else 'Smallest'}: {who}, {_fmt_amount(first['amount'])} 万元. " + text
+    return f"{'最高' if q.rank == 'desc' else '最低'}：{who}，{_fmt_amount(first['amount'])}万元。" + text
+
+
+def _summarise_rows(q: Question, answers: list[dict]) -> str:
     en = q.language == "en"
     n = len(answers)
     src = _sources_text(answers, en)

@@ -153,13 +153,15 @@ class Question:
     measures: list[str] = field(default_factory=list)  # ontology property names
     projects: list[tuple[str, str]] = field(default_factory=list)  # (name, IRI) named in the question
     categories: list[str] = field(default_factory=list)  # indicator-category concept local names
+    rank: str | None = None  # "desc" for largest/most/最高, "asc" for smallest/least/最低
     intent: str = "unknown"
 
     def describe(self) -> dict:
         return {"intent": self.intent, "topics": [m.topic.to_json() | {"evidence": m.evidence} for m in self.topics],
                 "areas": [p.label for p in self.places], "departments": [d.label for d in self.departments],
                 "years": self.years, "documents": self.documents, "measures": self.measures,
-                "projects": [name for name, _ in self.projects], "indicator_categories": self.categories}
+                "projects": [name for name, _ in self.projects], "indicator_categories": self.categories,
+                "rank": self.rank}
 
 
 def normalize_doc_number(raw: str, known: list[str] | None = None) -> str | None:
@@ -245,6 +247,7 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
     out.projects = _unique([p for p, _ in projects])
 
     out.categories = indicator_categories(lowered_wo_doc)
+    out.rank = ranking(lowered_wo_doc)
     out.topics = matcher.label_matches(q_wo_doc)
     out.intent = _intent(out, lowered_wo_doc)
     topical = any(w in lowered_wo_doc for w in _TOPICAL_WORDS)
@@ -309,6 +312,21 @@ _CATEGORY_WORDS = [
     ("satisfaction", "satisfaction"), ("quantity", "quantity"), ("quality", "quality"), ("timeliness", "timeliness"),
     ("cost", "cost"), ("output", "output"), ("outcome", "outcome"),
 ]
+
+
+_RANK_WORDS = {
+    "desc": ("largest", "biggest", "highest", "most", "greatest", "maximum", "top", "最大", "最多", "最高", "排名"),
+    "asc": ("smallest", "lowest", "least", "fewest", "minimum", "最小", "最少", "最低"),
+}
+
+
+def ranking(lowered: str) -> str | None:
+    """"desc"/"asc" when the question asks for the largest/smallest, else None."""
+    for direction, words in _RANK_WORDS.items():
+        if any(re.search(r"(?<![a-z])" + re.escape(w) + r"(?![a-z])", lowered) if w.isascii() else w in lowered
+               for w in words):
+            return direction
+    return None
 
 
 def indicator_categories(lowered: str) -> list[str]:

@@ -173,6 +173,18 @@ def test_indicators_of_a_county_by_category(env):
     assert {a["level2"] for a in english["answers"]} == {"质量指标"}
 
 
+def test_largest_and_smallest_are_ranked_by_amount(env):
+    store, index = env
+    answer = ask("which county has the largest total budget", store, index)
+    amounts = [a["amount"] for a in answer["answers"]]
+    assert amounts == sorted(amounts, reverse=True) and answer["answers"][0]["county"] == "霸州市"
+    assert answer["summary"].startswith("Largest") and "DESC(?amount)" in answer["sparql"]
+    assert _rerun(store, answer) == [(a["iri"], a["amount"]) for a in answer["answers"]]
+    least = ask("2023年哪个县项目支出最少", store, index)
+    assert least["answers"][0]["county"] == "兴县" and least["summary"].startswith("最低")
+    assert {a["fiscal_year"] for a in least["answers"]} == {2023}
+
+
 def test_indicators_of_a_project(env):
     store, index = env
     answer = ask("list the indicators of the 长期照护险 project", store, index)
