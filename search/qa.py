@@ -167,6 +167,29 @@ def _cites_query(q: Question, gaz: qmod.Gazetteer) -> str:
     return _resource_query(pattern, q)
 
 
+def _basis_query(q: Question, gaz: qmod.Gazetteer) -> str | None:
+    """The legal documents a project (named, or about a topic) cites, itself or in its indicators."""
+    if q.projects:
+        projects = " ".join(sorted({iri(p) for _, p in q.projects}))
+        selector = f"VALUES ?project {{ {projects} }}\n  ?d bkg:hasProject ?project ."
+    elif q.topics and gaz.has_topic_tags:
+        topics = " ".join(iri(m.topic.iri) for m in q.topics)
+        selector = (f"VALUES ?topic_ {{ {topics} }}\n  ?d bkg:hasProject ?project .\n"
+                    "  ?project bkg:topic ?t_ . ?t_ skos:broader* ?topic_ .")
+    else:
+        return None
+    pattern = selector + """
+  { ?project bkg:legalBasis ?iri } UNION { ?project bkg:hasIndicator ?i_ . ?i_ bkg:legalBasis ?iri }"""
+    extra_vars = " (SAMPLE(?projectLabel_) AS ?project) (SAMPLE(?title_) AS ?title)"
+    # A legal document has no source lines of its own: the citing project's are the evidence.
+    extra = """
+  OPTIONAL { ?project rdfs:label ?projectLabel_ }
+  OPTIONAL { ?iri dct:title ?title_ }
+  OPTIONAL { ?project bkg:lineStart ?ls_ ; bkg:lineEnd ?le_ . OPTIONAL { ?project bkg:page ?page_ } }"""
+    return _resource_query(pattern, q, extra_vars=extra_vars, extra_pattern=extra,
+                           order="?county ?fiscal_year ?project ?label")
+
+
 def _measure_query(q: Question, gaz: qmod.Gazetteer) -> str:
     measures = q.measures or ["totalExpenditure"]
     values = " ".join(f"(bkg:{m} {literal(MEASURES[m][0], 'zh')})" for m in measures)
@@ -227,7 +250,7 @@ def _indicators_query(q: Question, gaz: qmod.Gazetteer) -> str | None:
 
 _HANDLERS = {"topic": _topic_query, "topic-amount": _topic_query, "cites": _cites_query,
              "measure": _measure_query, "disclosures": _disclosures_query, "projects": _projects_query,
-             "indicators": _indicators_query}
+             "indicators": _indicators_query, "basis": _basis_query}
 
 
 # ------------------------------------------------------------------ answers
@@ -244,7 +267,7 @@ def _row(r: dict) -> dict:
            "source": {"file": text(r.get("file")),
                       "lines": [int(start), int(end if end is not None else start)] if start is not None else None,
                       "page": int(page) if page is not None else None}}
-    for key in ("measure", "project", "target_value", "level1", "level2", "topics"):
+    for key in ("measure", "project", "target_value", "level1", "level2", "topics", "title"):
         if r.get(key) is not None:
             v = text(r.get(key))
             row[key] = v.rsplit("#", 1)[-1] if key == "measure" else v
@@ -365,6 +388,15 @@ def _summarise_rows(q: Question, answers: list[dict]) -> str:
             return f"No project{_scope_text(q, en)} is in the graph." if en else f"图中没有{_scope_text(q, en)}的项目。"
         return (f"{n} project{'s' if n != 1 else ''}{_scope_text(q, en)}: {_item_list(answers, en, 12)}.{src}"
                 if en else f"{_scope_text(q, en)}共有{n}个项目：{_item_list(answers, en, 12)}。{src}")
+    if q.intent == "basis":
+        if not n:
+            return ("No legal document (文号 or policy title) is cited by that project in the graph." if en
+                    else "图中该项目没有引用文号或政策文件（其依据可能只写作“县级年初预算项目”等）。")
+        docs = ("; " if en else "；").join(
+            f"{a['label']}" + (f" {a['title']}" if a.get("title") and a["title"] != a["label"] else "")
+            + f" ({a.get('project') or '?'}, {a['county'] or ''} {a['fiscal_year'] or ''})" for a in answers[:20])
+        return (f"{n} legal document{'s' if n != 1 else ''} cited: {docs}.{src}" if en
+                else f"共引用{n}份文件：{docs}。{src}")
     if q.intent == "indicators":
         if not n:
             return "No such indicator is in the graph." if en else "图中没有符合条件的绩效指标。"

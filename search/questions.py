@@ -298,6 +298,8 @@ _DISCLOSURE_WORDS = ("disclosure", "disclose", "published", "公开", "披露", 
                      "budget documents")
 _AMOUNT_WORDS = ("how much", "多少", "金额", "amount", "spend", "spent", "花了", "花费", "总额", "合计")
 _PROJECT_WORDS = ("project", "programme", "program", "项目")
+_BASIS_WORDS = ("legal basis", "basis", "based on", "which documents", "what documents", "policy documents",
+                "立项依据", "法律依据", "政策依据", "依据", "根据什么", "哪些文件")
 
 
 # Words naming a 一级/二级 indicator category -> the category concept's local name in
@@ -344,6 +346,8 @@ def indicator_categories(lowered: str) -> list[str]:
 def _intent(q: Question, lowered: str) -> str:
     if q.documents:
         return "cites"
+    if any(w in lowered for w in _BASIS_WORDS) and (q.projects or q.topics):
+        return "basis"
     if any(w in lowered for w in _INDICATOR_WORDS) and (q.projects or q.topics or q.categories or q.places
                                                          or q.departments):
         return "indicators"

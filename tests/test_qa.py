@@ -185,6 +185,19 @@ def test_largest_and_smallest_are_ranked_by_amount(env):
     assert {a["fiscal_year"] for a in least["answers"]} == {2023}
 
 
+def test_legal_basis_of_projects(env):
+    store, index = env
+    answer = ask("which documents is the village insurance agents subsidy based on", store, index)
+    numbers = {a["label"] for a in answer["answers"]}
+    assert {"唐财社〔2022〕126号", "唐财社〔2023〕177号", "冀财社〔2022〕172号"} <= numbers
+    assert all(a["source"]["lines"] for a in answer["answers"])
+    assert _rerun(store, answer) == [(a["iri"], a["amount"]) for a in answer["answers"]]
+    named = ask("what is the legal basis of 2023年城乡居民基本医疗保险县级财政配套资金", store, index)
+    assert [a["label"] for a in named["answers"]] == ["兴政办发〔2022〕29号"]
+    none = ask("霸州市新冠疫苗项目的立项依据是什么", store, index)
+    assert none["answers"] == [] and "没有" in none["summary"]
+
+
 def test_indicators_of_a_project(env):
     store, index = env
     answer = ask("list the indicators of the 长期照护险 project", store, index)
