@@ -198,3 +198,21 @@ def test_running_headers_dropped_and_auto_split_table_rejoined(tmp_path):
     rows_out = [line for line in source.lines if "\t" in line]
     assert rows_out == ["\t".join(r) for r in rows], "header repeated or rows lost"
     assert source.pages[source.lines.index("2101120\t测试科目120\t120.00")] == source.page_count
+
+
+def test_a_pdf_from_another_producer_gives_the_same_facts():
+    """LibreOffice's rendering of the DOCX fixture (its own fonts, ruling and page breaks) reads
+    back to exactly the facts of the text seed: the reader keys on positions and ruling lines, not
+    on how our fixture script draws tables."""
+    seed = parsed(seed_of(HEBEI))
+    other = parsed(fixture(HEBEI, ".libreoffice.pdf"))
+    lines = lambda d: {(b.table, b.code, b.amount, b.basic_amount, b.project_amount, b.carryover_amount)  # noqa: E731
+                       for b in d.budget_lines}
+    indicators = lambda d: {(p.name, i.level1, i.level2, i.name, i.target_value.replace(" ", ""))  # noqa: E731
+                            for p in d.projects for i in p.indicators}
+    assert lines(other) == lines(seed) and len(lines(seed)) == 87
+    assert indicators(other) == indicators(seed) and len(indicators(seed)) == 66
+    assert sorted(p.name for p in other.projects) == sorted(p.name for p in seed.projects)
+    assert {(f.measure, f.value) for f in other.figures} >= {(f.measure, f.value) for f in seed.figures
+                                                             if f.source.value == "table"}
+    assert other.page_count and all(p.span and p.span.page for p in other.projects)
