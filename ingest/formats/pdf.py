@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ingest.formats.guards import check_pdf_bytes, check_text_layer
 from ingest.formats.wrap import clean_line, join_wrapped
+from ingest.normalize import join_fragments, parse_decimal
 from ingest.source import SourceText, read_bytes, sha256_hex
 from ontology.errors import InputError
 
@@ -343,9 +344,36 @@ def _append_continuation(head: _Table, part: _Table) -> None:
     skip = 0
     while skip < len(part.rows) - 1 and skip < len(head.rows) and part.rows[skip] == head.rows[skip]:
         skip += 1
+    if skip < len(part.rows) and head.rows and _finishes_split_row(head.rows[-1], part.rows[skip]):
+        # Word and LibreOffice let a row break across a page: its tail opens the next page.
+        head.rows[-1] = [join_fragments([a, b]) if b.strip() else a for a, b in zip(head.rows[-1], part.rows[skip])]
+        skip += 1
     head.rows.extend(part.rows[skip:])
     head.row_pages.extend([part.page] * (len(part.rows) - skip))
     head.bottom = part.bottom
+
+
+_ROW_START = re.compile(r"^(\d{3}(\d{2}){0,2}$|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．]|合\s*计|小\s*计)")
+
+
+def _finishes_split_row(last: list[str], first: list[str]) -> bool:
+    """Whether the first row of a continuation page is the tail of the last row of the page before.
+
+    The tail of a split row carries only text, in cells where the row above has text, and no
+    figure nor anything that opens a row of its own (a code, 一、, （一）, 合计): either its first
+    cell is empty below a filled one (the tail of a name in the second column), or its only text is
+    in the first column."""
+    filled = [i for i, cell in enumerate(first) if cell.strip()]
+    if not filled or len(first) != len(last):
+        return False
+    if any(parse_decimal(first[i]) is not None or not last[i].strip() or parse_decimal(last[i]) is not None
+           or _ROW_START.match(first[i].strip()) for i in filled):
+        return False
+    if not first[0].strip():
+        # A tail leaves the first cell (code, row number) empty; a row above with an empty first
+        # cell is a row of that shape (a summary table's right half), not a split one.
+        return bool(last[0].strip())
+    return filled == [0]
 
 
 # ------------------------------------------------------------------ paragraphs
