@@ -820,3 +820,32 @@ def test_table_fragments_do_not_crash(text):
     d = parse_text(text)
     assert all(f.check != "table-unreadable" for f in d.findings)
     assert not d.budget_lines or all(b.code and len(b.code) in (3, 5, 7) for b in d.budget_lines)
+
+
+# ------------------------------------------------------------------ final accounts (决算) titles
+
+_FINAL_ACCOUNTS_TITLES = [("部门预算收支总表", "部门收入支出决算总表"), ("部门预算收入总表", "部门收入决算表"),
+                          ("部门预算支出总表", "部门支出决算表"), ("部门预算财政拨款收支总表", "部门财政拨款收入支出决算总表"),
+                          ("部门预算一般公共预算财政拨款支出表", "一般公共预算财政拨款支出决算表"),
+                          ("部门预算一般公共预算财政拨款基本支出表", "一般公共预算财政拨款基本支出决算表"),
+                          ("部门预算信息公开情况说明", "部门决算信息公开情况说明"), ("第一部分 部门预算", "第一部分 部门决算")]
+
+
+def test_final_accounts_table_titles_are_recognised(tmp_path):
+    """A 决算 disclosure names the standard tables 收入决算表, 支出决算表 …: same tables, same lines.
+    (Built from seed 000 with the 决算 titles; no real 决算 disclosure is among the seeds.)"""
+    from ingest.model import DocumentKind
+    from ingest.pipeline import parse_path
+
+    text = (SAMPLES / S000).read_text(encoding="utf-8")
+    for budget_title, final_title in _FINAL_ACCOUNTS_TITLES:
+        assert budget_title in text
+        text = text.replace(budget_title, final_title)
+    path = tmp_path / "final_accounts.txt"
+    path.write_text(text, encoding="utf-8")
+    d = parse_path(path)
+    assert d.kind == DocumentKind.FINAL_ACCOUNTS
+    counts = {kind: sum(1 for line in d.budget_lines if line.table == kind) for kind in
+              (TableKind.REVENUE, TableKind.EXPENDITURE, TableKind.GENERAL_EXPENDITURE, TableKind.BASIC_ECONOMIC)}
+    assert counts == {TableKind.REVENUE: 21, TableKind.EXPENDITURE: 21, TableKind.GENERAL_EXPENDITURE: 21,
+                      TableKind.BASIC_ECONOMIC: 24}

@@ -17,16 +17,22 @@ DEPARTMENT_INDICATORS = "department-indicators"  # 部门整体(支出)绩效指
 
 # Coded and summary table titles: the first keyword found decides the kind. Order matters:
 # "财政拨款收支总表" before "收支总表", "基本支出表" before "一般公共预算".
+# 决算 (final accounts) documents name the same tables 收入支出决算总表, 收入决算表, 支出决算表 …
 _TITLE_KEYWORDS: list[tuple[str, TableKind]] = [
     ("财政拨款收支总表", TableKind.FISCAL_SUMMARY),
+    ("财政拨款收入支出决算总表", TableKind.FISCAL_SUMMARY),
     ("收支总表", TableKind.SUMMARY),
+    ("收入支出决算总表", TableKind.SUMMARY),
     ("收入总表", TableKind.REVENUE),
+    ("收入决算表", TableKind.REVENUE),
     ("支出总表", TableKind.EXPENDITURE),
     ("三公", TableKind.THREE_PUBLIC),
     ("基本支出表", TableKind.BASIC_ECONOMIC),
+    ("基本支出决算表", TableKind.BASIC_ECONOMIC),
     ("基金", TableKind.FUND_EXPENDITURE),
     ("国有资本", TableKind.STATE_CAPITAL),
     ("一般公共预算", TableKind.GENERAL_EXPENDITURE),
+    ("支出决算表", TableKind.EXPENDITURE),
     ("机关运行经费", TableKind.OPERATING),
     ("上年结转", TableKind.PROJECT_CARRYOVER),
     ("项目支出", TableKind.PROJECT),
