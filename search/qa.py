@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ontology.errors import QueryRejected
-from ontology.iris import indicator_category_iri
+from ontology.iris import indicator_category_iri, table_iri
 from search import questions as qmod
 from search.questions import MEASURES, Question
 from search.sparql import PREFIXES, iri, literal, number, text, value
@@ -72,7 +72,7 @@ def ask(question: str, store: GraphStore, index: "SearchIndex | None" = None) ->
             answers = [_row(r) for r in result.rows]
             summary = _summarise(q, answers)
     if summary is None:
-        summary = _cannot(q)
+        summary = _elsewhere(q) if q.intent == "elsewhere" else _cannot(q)
     evidence = _evidence(q, index, answers)
     return {"question": question, "interpretation": q.describe(), "answers": answers, "sparql": sparql,
             "evidence": evidence, "summary": summary}
@@ -167,6 +167,24 @@ def _cites_query(q: Question, gaz: qmod.Gazetteer) -> str:
     return _resource_query(pattern, q)
 
 
+def _lines_query(q: Question, gaz: qmod.Gazetteer) -> str:
+    """Budget lines of the classification codes a question names, from the table that shows the
+    full split: the 支出总表 for functional codes, the 基本支出表 for economic ones."""
+    codes = " ".join(literal(c) for c in q.codes)
+    tables = " ".join(iri(str(table_iri(t))) for t in ("expenditure", "basic-economic"))
+    pattern = f"""VALUES ?code_ {{ {codes} }}
+  VALUES ?table_ {{ {tables} }}
+  ?d bkg:hasBudgetLine ?iri .
+  ?iri bkg:classification ?c_ ; bkg:sourceTable ?table_ .
+  ?c_ skos:notation ?code_ ."""
+    extra_vars = " (SAMPLE(?code_) AS ?code) (SAMPLE(?basic_) AS ?basic) (SAMPLE(?projectAmount_) AS ?project_amount)"
+    extra = """
+  OPTIONAL { ?iri bkg:basicAmount ?basic_ }
+  OPTIONAL { ?iri bkg:projectAmount ?projectAmount_ }"""
+    return _resource_query(pattern, q, extra_vars=extra_vars, extra_pattern=extra,
+                           order=_ranked_order(q, "?county ?fiscal_year ?code"))
+
+
 def _basis_query(q: Question, gaz: qmod.Gazetteer) -> str | None:
     """The legal documents a project (named, or about a topic) cites, itself or in its indicators."""
     if q.projects:
@@ -250,7 +268,7 @@ def _indicators_query(q: Question, gaz: qmod.Gazetteer) -> str | None:
 
 _HANDLERS = {"topic": _topic_query, "topic-amount": _topic_query, "cites": _cites_query,
              "measure": _measure_query, "disclosures": _disclosures_query, "projects": _projects_query,
-             "indicators": _indicators_query, "basis": _basis_query}
+             "indicators": _indicators_query, "basis": _basis_query, "lines": _lines_query}
 
 
 # ------------------------------------------------------------------ answers
@@ -267,7 +285,7 @@ def _row(r: dict) -> dict:
            "source": {"file": text(r.get("file")),
                       "lines": [int(start), int(end if end is not None else start)] if start is not None else None,
                       "page": int(page) if page is not None else None}}
-    for key in ("measure", "project", "target_value", "level1", "level2", "topics", "title"):
+    for key in ("measure", "project", "target_value", "level1", "level2", "topics", "title", "code"):
         if r.get(key) is not None:
             v = text(r.get(key))
             row[key] = v.rsplit("#", 1)[-1] if key == "measure" else v
@@ -321,7 +339,7 @@ def _item_list(answers: list[dict], en: bool, limit: int = 8) -> str:
 def _summarise(q: Question, answers: list[dict]) -> str:
     text = _summarise_rows(q, answers)
     ranked = [a for a in answers if a["amount"] is not None]
-    if not q.rank or not ranked or q.intent not in ("measure", "topic", "topic-amount"):
+    if not q.rank or not ranked or q.intent not in ("measure", "topic", "topic-amount", "lines"):
         return text
     first, en = ranked[0], q.language == "en"
     who = f"{first['label']} ({first['county'] or first['department']}, {first['fiscal_year'] or '?'})"
@@ -388,6 +406,15 @@ def _summarise_rows(q: Question, answers: list[dict]) -> str:
             return f"No project{_scope_text(q, en)} is in the graph." if en else f"图中没有{_scope_text(q, en)}的项目。"
         return (f"{n} project{'s' if n != 1 else ''}{_scope_text(q, en)}: {_item_list(answers, en, 12)}.{src}"
                 if en else f"{_scope_text(q, en)}共有{n}个项目：{_item_list(answers, en, 12)}。{src}")
+    if q.intent == "lines":
+        if not n:
+            return (f"No budget line with code {', '.join(q.codes)}{_scope_text(q, en)} is in the graph." if en
+                    else f"图中没有{_scope_text(q, en)}科目{'、'.join(q.codes)}的预算行。")
+        rows = ("; " if en else "；").join(
+            f"{a['county'] or a['department']} {a['fiscal_year'] or ''} {a['label']}: {_fmt_amount(a['amount'])} 万元"
+            for a in answers[:20])
+        return (f"{n} budget line{'s' if n != 1 else ''} (合计 column of the expenditure tables): {rows}.{src}"
+                if en else f"共{n}条预算行（支出表合计列）：{rows}。{src}")
     if q.intent == "basis":
         if not n:
             return ("No legal document (文号 or policy title) is cited by that project in the graph." if en
@@ -417,6 +444,15 @@ def _sources_text(answers: list[dict], en: bool) -> str:
     if not files:
         return ""
     return f" Sources: {', '.join(files)}." if en else f"来源：{'、'.join(files)}。"
+
+
+def _elsewhere(q: Question) -> str:
+    """The question names only provinces the graph holds no disclosure from."""
+    names = "、".join(q.missing_places)
+    if q.language == "en":
+        return (f"The graph holds no disclosures from {names}, so it cannot answer for it; add them with "
+                "`budgetkg ingest`. Related search hits are listed as evidence.")
+    return f"图中没有{names}的公开文件，无法回答；可用 budgetkg ingest 导入。以下列出相关检索结果供参考。"
 
 
 def _cannot(q: Question) -> str:

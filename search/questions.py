@@ -154,6 +154,8 @@ class Question:
     projects: list[tuple[str, str]] = field(default_factory=list)  # (name, IRI) named in the question
     categories: list[str] = field(default_factory=list)  # indicator-category concept local names
     rank: str | None = None  # "desc" for largest/most/最高, "asc" for smallest/least/最低
+    codes: list[str] = field(default_factory=list)  # 功能/经济分类 codes named (2101202, 30101)
+    missing_places: list[str] = field(default_factory=list)  # provinces named that the graph does not hold
     intent: str = "unknown"
 
     def describe(self) -> dict:
@@ -161,7 +163,7 @@ class Question:
                 "areas": [p.label for p in self.places], "departments": [d.label for d in self.departments],
                 "years": self.years, "documents": self.documents, "measures": self.measures,
                 "projects": [name for name, _ in self.projects], "indicator_categories": self.categories,
-                "rank": self.rank}
+                "rank": self.rank, "codes": self.codes, "missing_places": self.missing_places}
 
 
 def normalize_doc_number(raw: str, known: list[str] | None = None) -> str | None:
@@ -248,6 +250,8 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
 
     out.categories = indicator_categories(lowered_wo_doc)
     out.rank = ranking(lowered_wo_doc)
+    out.codes = classification_codes(q_wo_doc)
+    out.missing_places = _missing_provinces(q_wo_doc, lowered_wo_doc, gaz)
     out.topics = matcher.label_matches(q_wo_doc)
     out.intent = _intent(out, lowered_wo_doc)
     topical = any(w in lowered_wo_doc for w in _TOPICAL_WORDS)
@@ -331,6 +335,31 @@ def ranking(lowered: str) -> str | None:
     return None
 
 
+_CODE = re.compile(r"(?<![\d.])(2\d{4}(?:\d{2})?|[35]\d{4}|[235]\d{2})(?![\d.])")
+_CODE_WORDS = ("科目", "分类", "code", "class", "类", "款", "项")
+
+
+def classification_codes(question: str) -> list[str]:
+    """功能分类 (2xx, 2xxxx, 2xxxxxx) and 经济分类 (3xx/5xx, 3xxxx) codes named in a question; a
+    three-digit number counts only next to a word like 科目 or code (it may be an amount)."""
+    found = [m.group(1) for m in _CODE.finditer(question)]
+    if any(w in question.lower() for w in _CODE_WORDS):
+        return _unique(found)
+    return _unique([c for c in found if len(c) >= 5])
+
+
+def _missing_provinces(question: str, lowered: str, gaz: "Gazetteer") -> list[str]:
+    """Provinces the question names that no disclosure in the graph comes from (so the answer is
+    "none there", not an answer for everywhere)."""
+    known = {n for p in gaz.places for n in p.names}
+    missing = []
+    for short, english in PROVINCES_EN.items():
+        named = short in question or re.search(r"(?<![a-z])" + re.escape(english) + r"(?![a-z])", lowered)
+        if named and short not in known and not any(n.startswith(short) for n in known if not n.isascii()):
+            missing.append(short)
+    return missing
+
+
 def indicator_categories(lowered: str) -> list[str]:
     """Indicator categories a question names ("满意度指标", "quality indicators")."""
     if not any(w in lowered for w in _INDICATOR_WORDS):
@@ -344,8 +373,12 @@ def indicator_categories(lowered: str) -> list[str]:
 
 
 def _intent(q: Question, lowered: str) -> str:
+    if q.missing_places and not q.places and not q.departments:
+        return "elsewhere"
     if q.documents:
         return "cites"
+    if q.codes:
+        return "lines"
     if any(w in lowered for w in _BASIS_WORDS) and (q.projects or q.topics):
         return "basis"
     if any(w in lowered for w in _INDICATOR_WORDS) and (q.projects or q.topics or q.categories or q.places

@@ -198,6 +198,25 @@ def test_legal_basis_of_projects(env):
     assert none["answers"] == [] and "没有" in none["summary"]
 
 
+def test_budget_lines_by_classification_code(env):
+    store, index = env
+    answer = ask("how much is budgeted under 2101301 in each county", store, index)
+    got = {(a["county"], a["amount"]) for a in answer["answers"]}
+    assert got == {("乐亭县", 800.0), ("兴县", 3382.95), ("霸州市", 821.0)}
+    assert _rerun(store, answer) == [(a["iri"], a["amount"]) for a in answer["answers"]]
+    scoped = ask("列出乐亭县2023年功能分类2101202的金额", store, index)
+    assert [(a["county"], a["amount"]) for a in scoped["answers"]] == [("乐亭县", 4175.0)]
+    most = ask("which county spends most on 30201", store, index)
+    assert most["answers"][0]["county"] == "霸州市" and most["summary"].startswith("Largest")
+
+
+@pytest.mark.parametrize("question", ["which counties in Guangdong fund medical assistance", "广东省有哪些县公开了预算"])
+def test_a_province_without_disclosures_gets_no_rows_for_elsewhere(env, question):
+    store, index = env
+    answer = ask(question, store, index)
+    assert answer["answers"] == [] and "广东" in answer["summary"]
+
+
 def test_indicators_of_a_project(env):
     store, index = env
     answer = ask("list the indicators of the 长期照护险 project", store, index)
