@@ -194,6 +194,8 @@ def _basis_query(q: Question, gaz: qmod.Gazetteer) -> str | None:
         topics = " ".join(iri(m.topic.iri) for m in q.topics)
         selector = (f"VALUES ?topic_ {{ {topics} }}\n  ?d bkg:hasProject ?project .\n"
                     "  ?project bkg:topic ?t_ . ?t_ skos:broader* ?topic_ .")
+    elif q.places or q.departments:
+        selector = "?d bkg:hasProject ?project ."  # every project of the area/department in scope
     else:
         return None
     pattern = selector + """

@@ -85,6 +85,7 @@ class Gazetteer:
     doc_numbers: list[str] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     projects: list[tuple[str, str]] = field(default_factory=list)  # (name, project IRI)
+    classifications: list[tuple[str, str]] = field(default_factory=list)  # (科目 name, code)
     has_topic_tags: bool = False
 
     def place(self, iri: str) -> Place | None:
@@ -120,6 +121,9 @@ SELECT DISTINCT ?n WHERE { ?doc bkg:documentNumber ?n }""").rows})
 SELECT DISTINCT ?y WHERE { ?d a bkg:Disclosure ; bkg:fiscalYear ?y }""").rows})
     gaz.projects = sorted({(str(r["l"]), str(r["p"])) for r in store.query(PREFIXES + """
 SELECT DISTINCT ?p ?l WHERE { ?p a bkg:Project ; rdfs:label|skos:altLabel ?l }""").rows})
+    gaz.classifications = sorted({(str(r["l"]), str(r["n"])) for r in store.query(PREFIXES + """
+SELECT DISTINCT ?l ?n WHERE { ?line a bkg:BudgetLine ; bkg:classification ?c . ?c skos:notation ?n ;
+  skos:prefLabel|skos:altLabel ?l }""").rows})
     gaz.has_topic_tags = any(g.startswith(_topics_prefix()) for g in store.graph_names())
     return gaz
 
@@ -250,7 +254,7 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
 
     out.categories = indicator_categories(lowered_wo_doc)
     out.rank = ranking(lowered_wo_doc)
-    out.codes = classification_codes(q_wo_doc)
+    out.codes = classification_codes(q_wo_doc) or _named_classifications(q_wo_doc, lowered_wo_doc, gaz)
     out.missing_places = _missing_provinces(q_wo_doc, lowered_wo_doc, gaz)
     out.topics = matcher.label_matches(q_wo_doc)
     out.intent = _intent(out, lowered_wo_doc)
@@ -303,7 +307,8 @@ _DISCLOSURE_WORDS = ("disclosure", "disclose", "published", "公开", "披露", 
 _AMOUNT_WORDS = ("how much", "多少", "金额", "amount", "spend", "spent", "花了", "花费", "总额", "合计")
 _PROJECT_WORDS = ("project", "programme", "program", "项目")
 _BASIS_WORDS = ("legal basis", "basis", "based on", "which documents", "what documents", "policy documents",
-                "立项依据", "法律依据", "政策依据", "依据", "根据什么", "哪些文件")
+                "documents cited", "cite which", "立项依据", "法律依据", "政策依据", "依据", "根据什么", "哪些文件",
+                "引用了哪些", "引用哪些")
 
 
 # Words naming a 一级/二级 indicator category -> the category concept's local name in
@@ -348,6 +353,18 @@ def classification_codes(question: str) -> list[str]:
     return _unique([c for c in found if len(c) >= 5])
 
 
+_LINE_WORDS = ("科目", "功能分类", "经济分类", "budget line", "line item", "classification")
+
+
+def _named_classifications(question: str, lowered: str, gaz: "Gazetteer") -> list[str]:
+    """Codes of 科目 named by their name ("城乡医疗救助科目"), only when the question says it means
+    a classification line (科目, budget line): otherwise the words are a topic's."""
+    if not any(w in lowered for w in _LINE_WORDS):
+        return []
+    hits = _find_names(question, lowered, [(name, code) for name, code in gaz.classifications if len(name) >= 3])
+    return _unique([code for code, _ in hits])
+
+
 def _missing_provinces(question: str, lowered: str, gaz: "Gazetteer") -> list[str]:
     """Provinces the question names that no disclosure in the graph comes from (so the answer is
     "none there", not an answer for everywhere)."""
@@ -379,7 +396,7 @@ def _intent(q: Question, lowered: str) -> str:
         return "cites"
     if q.codes:
         return "lines"
-    if any(w in lowered for w in _BASIS_WORDS) and (q.projects or q.topics):
+    if any(w in lowered for w in _BASIS_WORDS) and (q.projects or q.topics or q.places or q.departments):
         return "basis"
     if any(w in lowered for w in _INDICATOR_WORDS) and (q.projects or q.topics or q.categories or q.places
                                                          or q.departments):

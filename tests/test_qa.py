@@ -217,6 +217,20 @@ def test_a_province_without_disclosures_gets_no_rows_for_elsewhere(env, question
     assert answer["answers"] == [] and "广东" in answer["summary"]
 
 
+def test_legal_basis_of_every_project_of_a_county(env):
+    store, index = env
+    answer = ask("兴县的项目引用了哪些文件", store, index)
+    assert {a["county"] for a in answer["answers"]} == {"兴县"}
+    assert {"晋医保发〔2021〕17号", "兴政办发〔2022〕29号"} <= {a["label"] for a in answer["answers"]}
+
+
+def test_a_classification_line_named_by_its_name(env):
+    store, index = env
+    answer = ask("霸州市城乡医疗救助科目的金额", store, index)
+    assert answer["interpretation"]["codes"] == ["2101301"]
+    assert [(a["county"], a["amount"]) for a in answer["answers"]] == [("霸州市", 821.0)]
+
+
 def test_indicators_of_a_project(env):
     store, index = env
     answer = ask("list the indicators of the 长期照护险 project", store, index)
