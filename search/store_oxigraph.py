@@ -164,7 +164,9 @@ class OxigraphStore:
             raise StoreError(f"unknown export format '{fmt}'; known: {', '.join(sorted(_EXPORT_FORMATS))}")
         rdf_format = _EXPORT_FORMATS[key]
         source = self._evaluation_store(include_private)
-        if rdf_format.supports_datasets:
+        # TriG and N-Quads keep one graph per disclosure; the other formats (JSON-LD included,
+        # which could carry graphs) merge them into one, as most consumers expect.
+        if key in ("trig", "nq", "nquads"):
             quads = [q for q in source.quads_for_pattern(None, None, None) if isinstance(q.graph_name, ox.NamedNode)]
             return ox.serialize(quads, format=rdf_format) or b""
         triples = source.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)

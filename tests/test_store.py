@@ -133,6 +133,7 @@ def test_export_round_trips(store):
     assert PRIVATE in {str(g.identifier) for g in full.graphs() if len(g)}
     assert len(Graph().parse(data=store.export("ttl"), format="turtle")) == 4
     assert len(Graph().parse(data=store.export("nt"), format="nt")) == 4
+    assert len(Graph().parse(data=store.export("jsonld"), format="json-ld")) == 4
 
 
 def test_bad_query_is_a_store_error(store):
