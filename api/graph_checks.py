@@ -27,24 +27,17 @@ def validate_store(store: GraphStore) -> tuple[bool, str]:
     return bool(conforms), text
 
 
-FINDINGS_QUERY = PREFIXES + """
-SELECT ?finding ?file ?start ?end ?check ?severity ?message WHERE {
-  ?d bkg:hasFinding ?finding ; bkg:fileName ?file .
-  ?finding bkg:checkName ?check ; bkg:severity ?sev ; rdfs:comment ?message .
-  BIND(REPLACE(STR(?sev), "^.*/", "") AS ?severity)
-  OPTIONAL { ?finding bkg:lineStart ?start ; bkg:lineEnd ?end }
-} ORDER BY ?file ?start
-"""
-
-
 def findings_table(store: GraphStore) -> list[dict]:
-    """Every finding with its file, lines, check, severity and message."""
+    """Every finding with its file, lines, check, severity and message (the HTTP API's query)."""
+    from api.catalog import Catalog
+
     rows = []
-    for row in store.query(FINDINGS_QUERY).values():
-        start, end = row.get("start"), row.get("end")
+    for f in Catalog(store).findings():
+        source = f.get("source") or {}
+        start, end = (source.get("lines") or [None, None])
         lines = f"{start}-{end}" if start and end and start != end else str(start or "?")
-        rows.append({"iri": row["finding"], "file": row["file"], "lines": lines, "check": row["check"],
-                     "severity": row["severity"], "message": row["message"]})
+        rows.append({"iri": f["iri"], "file": source.get("file") or f.get("disclosure_label") or f["disclosure"],
+                     "lines": lines, "check": f["check"], "severity": f["severity"], "message": f["message"]})
     return rows
 
 
