@@ -21,7 +21,7 @@ DOCX text) and differs from it in:
 - **Year.** Fiscal years 2019-2025. The template's year and every year-dependent mention move by
   the same offset (2023年, 预算年度：2023, 〔2022〕, 2022-12-31, 2021.12月, 填报日期 stamps, 20年底).
 - **Amounts.** Every money figure (万元 tables, narrative …万元, 003's 元 forms ≥ 10,000 元) is
-  multiplied by one integer factor per document (1-6). Integer factors keep every sum *exact* in
+  multiplied by one integer factor per document (1-5). Integer factors keep every sum *exact* in
   decimal (no re-rounding), so each table still adds up and percentages stay right. A factor also
   multiplies the template's own rounding differences, so only factors that keep those within the
   checks' tolerance are used: for 003, whose tables carry 0.01 万元 differences checked with a
@@ -29,10 +29,13 @@ DOCX text) and differs from it in:
   people, percentages, dates, codes, per-person standards (每人280元) and thresholds (单价在 20 万元以上)
   are left alone.
 - **Wording.** Indicator names (三级指标) are paraphrased (群众满意度 -> 参保群众满意率 / 服务对象满意度 /
-  {county}参保群众满意度 …), target figures change within the same number of digits (≥98% -> ≥95%,
-  2400人次 -> 2280人次), and about forty equal-length phrase swaps (加强 -> 强化, 补助资金 -> 补贴资金 …)
-  are switched on or off per document, so narrative paragraphs and some project names differ too.
-  Titles of cited documents are never reworded.
+  now and then 桐汀参保群众满意度 …), target figures change within the same number of digits (≥98% ->
+  ≥95%, 2400人次 -> 2280人次), and about sixty equal-length phrase swaps (加强 -> 强化, 我县 -> 本县,
+  补助资金 -> 补贴资金 …) are applied occurrence by occurrence, so narrative paragraphs differ too;
+  inside project names a swap is made everywhere or nowhere in a document (the parser matches a
+  project's narrative and table mentions by name), so some project names differ consistently.
+  Equal length keeps the wrapped PDF-text lines as wide as before. Titles of cited documents and
+  the table vocabulary (可持续影响指标 …) are never reworded.
 
 004 stays truncated (it is real data cut mid-table). Which variation is safe for which template is
 proven on the real parser when the template is compiled (``synthetic_plan.py``; cached on disk
@@ -44,7 +47,8 @@ template does not have, and no seed place or person name.
 Document ``i`` depends only on (seed, i): the first 100 documents of a 1,000 corpus are the 100 of a
 100 corpus. Templates rotate (i % 5); a county publishes a series of up to seven years with one
 template family, and a county that has 000 (budget) also has 004 (performance targets) for the same
-year, as the seed county does.
+year, as the seed county does. Six counties make a prefecture. The made-up name space allows about
+14,000 documents (1,600 county names).
 """
 from __future__ import annotations
 
@@ -64,13 +68,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic_plan import Params, Template, serious_findings  # noqa: E402
-from benchmarks.synthetic_vocab import USABLE_PROVINCES, NameBook, person_name, phone_number  # noqa: E402
+from benchmarks.synthetic_vocab import USABLE_PROVINCES, YEARS, NameBook, person_name, phone_number  # noqa: E402
 
 SAMPLES = ROOT / "ingest" / "samples"
-YEARS = tuple(range(2019, 2026))
 COUNTIES_PER_PREFECTURE = 6
 CACHE_DIR = Path(tempfile.gettempdir()) / "budgetkg-synthetic-cache"
 _NAME_CHANGE = 0.85  # share of indicators whose name is paraphrased in a document
+_COUNTY_NAMED = 0.15  # share of paraphrases that name the county, where one can
 _VALUE_CHANGE = 0.7  # share of target figures changed
 _SWAP_ON = 0.5  # chance of each phrase swap being used: per document in project names, else per occurrence
 
@@ -155,7 +159,7 @@ def document(i: int, seed: int, templates: list[Template], names: NameBook) -> t
     rng = Random(f"{seed}:doc:{i}")
     factor = rng.choice(t.factors)
     swaps = frozenset(k for k in sorted(t.swaps) if rng.random() < _SWAP_ON)  # in project names
-    chosen_names = {g: rng.randrange(len(v)) for g, v in sorted(t.name_variants.items()) if rng.random() < _NAME_CHANGE}
+    chosen_names = {g: _pick_variant(v, rng) for g, v in sorted(t.name_variants.items()) if rng.random() < _NAME_CHANGE}
     chosen_values = {g: rng.randrange(1 << 30) for g in sorted(t.value_groups) if rng.random() < _VALUE_CHANGE}
     p = Params(county_core=names.county_core(county_id), county_suffix=t.county_suffix,
                prefecture_core=names.prefecture_core(prefecture_id), province=province,
@@ -169,9 +173,20 @@ def document(i: int, seed: int, templates: list[Template], names: NameBook) -> t
         "department": p.county + t.department_suffix, "department_code": unit_code,
         "admin_code": admin_code if t.admin_code else None, "fiscal_year": year, "amount_factor": factor,
         "wording": {"indicator_names_paraphrased": len(chosen_names), "target_figures_changed": len(chosen_values),
-                    "indicators": len(t.groups), "project_name_swaps_on": len(swaps), "phrase_swaps_usable": len(t.swaps)},
+                    "indicators": len(t.groups), "project_name_swaps_on": len(swaps),
+                    "phrase_swaps_usable": len(t.swaps)},
     }
     return t, p, entry
+
+
+def _pick_variant(variants: list[str], rng: Random) -> int:
+    """A paraphrase index; the ones naming the county ({county}…) only now and then, as real
+    indicator tables mostly do not repeat their county's name."""
+    local = [i for i, v in enumerate(variants) if "{county}" in v]
+    plain = [i for i in range(len(variants)) if i not in local]
+    if local and (not plain or rng.random() < _COUNTY_NAMED):
+        return rng.choice(local)
+    return rng.choice(plain)
 
 
 def generate(n: int, out: str | Path, seed: int = 0, *, templates: list[Template] | None = None,
@@ -185,7 +200,9 @@ def generate(n: int, out: str | Path, seed: int = 0, *, templates: list[Template
     entries = []
     for i in range(n):
         t, p, entry = document(i, seed, templates, names)
-        (out / entry["file"]).write_text(t.render(p, rng_seed=f"{seed}:{i}"), encoding="utf-8")
+        stats: Counter[str] = Counter()
+        (out / entry["file"]).write_text(t.render(p, rng_seed=f"{seed}:{i}", stats=stats), encoding="utf-8")
+        entry["wording"].update(stats)
         entries.append(entry)
     manifest = {"seed": seed, "n": n, "templates": [t.describe() for t in templates], "documents": entries,
                 "seconds": round(time.perf_counter() - started, 3)}
@@ -222,7 +239,7 @@ def check_document(path: Path, entry: dict, template: Template, forbidden: set[s
         problems.append(f"lines/projects/indicators/citations {counts(d)}, template {counts(base)}")
     lines = lambda x: [(line.table.value, line.code, line.name) for line in x.budget_lines]  # noqa: E731
     if lines(d) != lines(base):
-        wrong = next((a, b) for a, b in zip(lines(d), lines(base)) if a != b) if len(lines(d)) == len(lines(base)) else ""
+        wrong = [(a, b) for a, b in zip(lines(d), lines(base)) if a != b][:1]
         problems.append(f"budget lines read differently from the template's: {wrong}")
     extra = Counter(serious_findings(d)) - Counter(serious_findings(base))
     if extra:
@@ -238,11 +255,34 @@ def check_document(path: Path, entry: dict, template: Template, forbidden: set[s
 def _texts(d) -> dict[str, list[str]]:
     indicators = [(i.name, i.target_value) for p in d.projects for i in p.indicators] + \
         [(i.name, i.target_value) for i in d.department_indicators]
-    paragraphs = [para.strip() for passage in d.passages for para in passage.text.split("\n") if len(para.strip()) >= 10]
+    paragraphs = [para.strip() for passage in d.passages for para in passage.text.split("\n")
+                  if len(para.strip()) >= 10]
     return {"indicator texts (name：value)": [f"{a}：{b}" for a, b in indicators],
             "indicator names": [a for a, _ in indicators],
             "project names": [p.name for p in d.projects],
-            "narrative paragraphs": paragraphs}
+            "narrative paragraphs": paragraphs,
+            "embedded texts (as search/corpus.py builds them, approx.)": _embedded_texts(d)}
+
+
+def _embedded_texts(d) -> list[str]:
+    """Roughly the texts the search index embeds for a disclosure (search/corpus.py): indicators
+    with their level and project, their bare names, projects with goals, citations, one item per
+    budget-line code, and passages cut into chunks."""
+    from search.corpus import GOAL_CHARS, chunk_text
+
+    out = []
+    for p in d.projects:
+        for i in p.indicators:
+            body = f"{i.name}：{i.target_value}" if i.target_value else i.name
+            out += [body + f"（{i.level2}；{p.name}）", i.name]
+        aliases = f"（{'；'.join(p.aliases)}）" if p.aliases else ""
+        out.append(p.name + aliases + (f"：{p.goal[:GOAL_CHARS]}" if p.goal else ""))
+    out += [f"{i.name}：{i.target_value}（{i.level2}）" for i in d.department_indicators]
+    out += [" ".join(x for x in (r.number, f"《{r.title}》" if r.title else "") if x) for r in d.legal_refs]
+    out += sorted({f"{b.code} {b.name}" for b in d.budget_lines if b.code})
+    for passage in d.passages:
+        out += [f"{passage.title}：{chunk}" for chunk, _ in chunk_text(passage.text)]
+    return out
 
 
 def distinct_shares(disclosures: list, templates_by_file: list[Template]) -> dict[str, dict]:

@@ -24,7 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from random import Random
 
-from benchmarks.synthetic_vocab import PHRASE_SWAPS, indicator_variants, vary_number
+from benchmarks.synthetic_vocab import (PHRASE_SWAPS, USABLE_PROVINCES, YEARS, NameBook, indicator_variants,
+                                        vary_number)
 from ingest.gazetteer import Province, province_by_name
 from ingest.layouts.pdf_text_tokens import completes
 from ingest.model import Disclosure, Severity
@@ -215,7 +216,6 @@ class Template:
         self.value_groups: set[int] = set()
         self.swaps: frozenset[int] = frozenset()
         self.factors: tuple[int, ...] = (1,)
-        self.lines_count = len(d.budget_lines)
         self._prove()
 
     # -------------------------------------------------------------- finding slots
@@ -269,11 +269,15 @@ class Template:
             from_ctext(m.start(1), m.end(1), "year2")
         found.extend(self._amount_slots())
         found.extend(self._indicator_slots())
-        # phrase swaps, but never inside the title of a cited document (《…》, 关于…的通知) or in the
-        # table vocabulary; inside a project name a swap is made everywhere or nowhere, since the
-        # parser matches a project's mentions in the narrative and in its table by name
+        # phrase swaps, but never inside the title of a cited document (《…》, 关于…的通知), in the
+        # table vocabulary or on a budget line (公务用车运行维护费 is a classification's name); inside
+        # a project name a swap is made everywhere or nowhere, since the parser matches a project's
+        # mentions in the narrative and in its table by name
         titles = [(index[s], index[e - 1] + 1) for s, e in _title_spans(ctext)]
         titles += [(m.start(), m.end()) for m in _LEVEL_RE.finditer(raw)]
+        line_starts = _line_starts(raw)
+        titles += [(line_starts[b.span.line_start - 1], line_starts[min(b.span.line_end, len(line_starts) - 1)])
+                   for b in self.base.budget_lines if b.span]
         projects = []
         for name in {n for p in self.base.projects for n in [p.name, *p.aliases] if len(n) >= 4}:
             pattern = r"\s*".join(map(re.escape, re.sub(r"\s+", "", name)))
@@ -321,7 +325,7 @@ class Template:
             if Decimal(plain) == 0:
                 continue
             money = after.startswith(("万元", "亿元")) or (after.startswith("万") and not _NOT_MONEY_RE.match(after[1:])
-                                                          and not _COUNTED_BEFORE_RE.search(ctext_before(raw, start)))
+                                                          and not _COUNTED_BEFORE_RE.search(compact_before(raw, start)))
             if not money and after.startswith("元") and not after.startswith("元/"):
                 money = Decimal(plain) >= 10000
             if not money:
@@ -336,10 +340,7 @@ class Template:
         """The 三级指标 names and target figures of every indicator, found on the lines the parser
         read them from; one group per indicator, so the copies in 三级 and 描述 change together."""
         d = self.base
-        line_starts = [0]
-        for m in re.finditer("\n", self.raw):
-            line_starts.append(m.end())
-        line_starts.append(len(self.raw) + 1)
+        line_starts = _line_starts(self.raw)
         indicators = [ind for p in d.projects for ind in p.indicators] + list(d.department_indicators)
         out = []
         for ind in indicators:
@@ -357,8 +358,7 @@ class Template:
                 hits = list(re.finditer(re.escape(name), region))
                 # In PDF text a cell alone on its line is wrapped by width; a longer paraphrase would
                 # wrap differently. Vary only names that share their line with other cells there.
-                alone = any(region[region.rfind("\n", 0, m.start()) + 1:(region.find("\n", m.end()) + 1 or len(region) + 1) - 1]
-                            .strip() == name for m in hits)
+                alone = any(_line_at(region, m.start(), m.end()).strip() == name for m in hits)
                 if not (alone and self.base.layout == "pdf-text"):
                     for m in hits:
                         out.append(Slot(a + m.start(), a + m.end(), "ind_name", name, group))
@@ -376,13 +376,19 @@ class Template:
 
     # -------------------------------------------------------------- rendering
 
-    def render(self, p: Params, rng_seed: str = "") -> str:
+    def render(self, p: Params, rng_seed: str = "", stats: Counter | None = None) -> str:
+        """The document ``p`` describes; ``stats`` (if given) counts the phrase sites and how many
+        of them were reworded."""
         out, pos = [], 0
         raw = self.raw
         cache: dict = {"sites": Random(f"{rng_seed}:sites")}
         for s in self.slots:
             out.append(raw[pos:s.start])
-            out.append(self._fill(s, p, cache, rng_seed))
+            text = self._fill(s, p, cache, rng_seed)
+            out.append(text)
+            if stats is not None and s.kind == "phrase":
+                stats["phrase_sites"] += 1
+                stats["phrase_sites_reworded"] += text != s.text
             pos = s.end
         out.append(raw[pos:])
         return "".join(out)
@@ -456,15 +462,31 @@ class Template:
     def _town(self) -> str:
         return next((s.text for s in self.slots if s.kind == "town"), "")
 
+    def probe_place(self, j: int) -> dict:
+        """Made-up place and year for probe round ``j`` (each round another province and year)."""
+        names = NameBook(seed=-1)
+        province = USABLE_PROVINCES[(3 + 5 * j) % len(USABLE_PROVINCES)]
+        return dict(county_core=names.county_core(j), prefecture_core=names.prefecture_core(j), province=province,
+                    town=names.town(j), unit_code=f"{901 + j:03d}", admin_code=f"{province.code}0{j % 9 + 1}"
+                    f"{81 if self.county_suffix == '市' else 21}", year_delta=YEARS[j % len(YEARS)] - self.year)
+
+    def reads_as(self, d: Disclosure, p: Params) -> bool:
+        """True when the parser names the document's county, prefecture, province, department and
+        year (and county code, where the template prints one) as ``p`` says."""
+        return ((d.county, d.prefecture, d.province, d.department, d.fiscal_year) ==
+                (p.county, p.prefecture, p.province.name, p.county + self.department_suffix, self.year + p.year_delta)
+                and (not self.admin_code or d.admin_code == p.admin_code))
+
     def _prove(self) -> None:
         """Decide which variations are safe by parsing probe renderings.
 
-        Probe round ``j`` applies everything at once: amount factor ``j`` (2..6), every phrase swap,
-        the ``j``-th paraphrase of every indicator and a new figure for every target value. When the
-        probe parses to the template's structure (``signature``), the factor and the swaps are
-        proven, and each paraphrase or figure that reads back as written is kept. When it does not,
-        the round's parts are probed one by one to find the culprit. Failures are rare, so a
-        template costs about eight parses.
+        Probe round ``j`` applies everything at once: a made-up place and another year, amount factor
+        ``j`` (2..5), every phrase swap, the ``j``-th paraphrase of every indicator and a new figure
+        for every target value. When the probe parses to the template's structure (``signature``)
+        under its new names, the factor and the swaps are proven, and each paraphrase or figure that
+        reads back as written is kept. When it does not, the round's parts are probed one by one to
+        find the culprit. Failures are rare, so a template costs about eight parses. A place or
+        year the parser does not read back is a generator bug: it raises instead of being dropped.
         """
         if self.render(self.params()) != self.raw:
             raise AssertionError(f"{self.path.name}: rendering the template's own values does not give it back")
@@ -486,13 +508,12 @@ class Template:
         value_ok: dict[int, bool] = {g: True for g in value_groups}
 
         def probe(factor: int = 1, swap=(), names: dict[int, str] | None = None, values=(),
-                  seed: str = "") -> tuple[bool, Disclosure, Params]:
+                  seed: str = "", place: dict | None = None) -> tuple[bool, Disclosure, Params]:
             self.name_variants = {g: [v] for g, v in (names or {}).items()}
             p = self.params(factor=factor, swaps=frozenset(swap), loose_swaps=frozenset(swap),
-                            names={g: 0 for g in names or {}},
-                            values={g: g for g in values})
+                            names={g: 0 for g in names or {}}, values={g: g for g in values}, **(place or {}))
             d = parse_text(self.render(p, rng_seed=seed), self.path.name)
-            return signature(d, factor=factor) == base_sig, d, p
+            return signature(d, factor=factor) == base_sig and self.reads_as(d, p), d, p
 
         def read_back(d: Disclosure, p: Params, names: dict[int, str], values, seed: str) -> None:
             read = _indicator_texts(d)
@@ -510,7 +531,12 @@ class Template:
             values = [g for g in value_groups if value_ok[g]]
             swap = swaps if good_swaps is None else good_swaps
             seed = f"prove{j}"
-            ok, d, p = probe(factor, swap, names, values, seed)
+            place = self.probe_place(j)
+            ok, d, p = probe(factor, swap, names, values, seed, place)
+            if not ok and not probe(place=place)[0]:
+                raise ValueError(f"{self.path.name}: the parser does not read the template back under a made-up "
+                                 f"place and year ({place['county_core']}{self.county_suffix}, "
+                                 f"{self.year + place['year_delta']}); the place/year substitution misses something")
             if ok:
                 good_factors.add(factor)
                 good_swaps = swap
@@ -597,7 +623,19 @@ def _title_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def ctext_before(raw: str, pos: int, chars: int = 16) -> str:
+def _line_starts(text: str) -> list[int]:
+    """Offset of each line's first character (1-based line n starts at [n - 1]), and one past the end."""
+    return [0] + [m.end() for m in re.finditer("\n", text)] + [len(text) + 1]
+
+
+def _line_at(text: str, start: int, end: int) -> str:
+    """The whole line of ``text`` holding ``text[start:end]``."""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    return text[first:last if last >= 0 else len(text)]
+
+
+def compact_before(raw: str, pos: int, chars: int = 16) -> str:
     """The ``chars`` characters before ``pos``, whitespace removed."""
     return re.sub(r"\s+", "", raw[max(0, pos - 4 * chars):pos])[-chars:]
 
@@ -640,7 +678,7 @@ def signature(d: Disclosure, factor: int = 1) -> tuple:
         len(d.budget_lines), tuple(len(p.indicators) for p in d.projects), len(d.department_indicators),
         len(d.legal_refs), len(d.passages), len(d.contacts), d.truncated,
         tuple(sorted((x.measure.value, x.source.value, x.value / f) for x in d.figures)),
-        tuple(sorted((line.table.value, line.code or "", line.name, (line.amount or 0) / f) for line in d.budget_lines)),
+        tuple(sorted((b.table.value, b.code or "", b.name, (b.amount or 0) / f) for b in d.budget_lines)),
         serious_findings(d),
     )
 

@@ -14,6 +14,9 @@ from random import Random
 from ingest.gazetteer import AMBIGUOUS_ABBREVIATIONS, PROVINCES, Province
 from ingest.normalize import PROVINCE_ABBREVIATIONS
 
+# Fiscal years of the generated documents.
+YEARS = tuple(range(2019, 2026))
+
 # ------------------------------------------------------------------ provinces
 
 # Provinces a generated county may lie in. Only the real province-level divisions are usable: the
@@ -38,7 +41,8 @@ _FORBIDDEN = (set(PROVINCE_ABBREVIATIONS) | set("台港澳蜀陇秦黔滇") | se
 
 # County cores: a first character from plants/water/stone words, a second from landform words that
 # rarely end real county names (real ones mostly end in 山/江/阳/城/安/平 ...).
-COUNTY_FIRST = tuple("桐枫栖棠岚霁筠荻芷菁苇蓼葭蘅杉椿柘枞楠樟梧菱蒲萍藤檀漪淇澹泓涟璟琪翎鸥鹭麓岫砚曦榴桦楸棣栎蕙茗荇芸苓湛溱瀚沣淼")
+COUNTY_FIRST = tuple("桐枫栖棠岚霁筠荻芷菁苇蓼葭蘅杉椿柘枞楠樟梧菱蒲萍藤檀漪淇澹泓涟璟琪翎鸥鹭麓岫砚曦榴桦楸棣栎蕙茗荇芸苓湛溱瀚沣淼"
+                     "榆椒棕菖蔺苕蘋荠薇")
 COUNTY_SECOND = tuple("汀渚屿坞垣埠岗峪陂泽湄皋滨塘湾岭坪源桥集营堤湖冈丘原")
 # Prefecture cores: colour and jade words + landforms, disjoint from the county pools.
 PREFECTURE_FIRST = tuple("琅瑶翠绮紫碧彤珀璃瑾珂瑄璇翡黛绯缃缇绀赭苍靛霓珊琳瑛")
@@ -128,7 +132,9 @@ PHRASE_SWAPS: tuple[tuple[str, str], ...] = (
     ("解决", "化解"), ("办理", "受理"), ("实现", "达成"), ("群众", "民众"), ("建立", "构建"), ("统筹", "协调"),
     ("依法", "依规"), ("维护", "守护"), ("打击", "惩治"), ("检查", "核查"), ("简化", "精简"), ("优化", "改进"),
     ("促进", "助推"), ("加快", "加速"), ("考核", "考评"), ("全面", "全力"), ("我局", "本局"), ("我县", "本县"),
-    ("我市", "本市"), ("我省", "本省"),
+    ("我市", "本市"), ("我省", "本省"), ("工作", "业务"), ("制度", "机制"), ("费用", "开支"), ("要求", "规定"),
+    ("情况", "状况"), ("提供", "给予"), ("居民", "群众"), ("加大", "加强"), ("机制", "制度"), ("开展", "组织"),
+    ("监督", "监管"), ("重点", "主要"), ("负担", "压力"), ("全县", "县域"),
 )
 
 _SATISFACTION_RE = re.compile(r"^(?P<who>.*?)(?P<about>对.{1,12}的)?满意(?:度|率|程度)(?P<tail>[（(]%[）)])?$")
@@ -197,8 +203,9 @@ def vary_number(text: str, rng: Random, percent: bool) -> str:
         return str(rng.choice(choices)) if choices and n < 100 else text
     if n <= 9:
         return str(max(1, min(9, n + rng.choice((-1, 1, 2))))) if n > 1 else text
+    # one significant digit more than the template printed: 2400 -> 2380, 293 -> 301
     zeros = len(text) - len(text.rstrip("0"))
-    step = 10 ** min(zeros, len(text) - 1)
+    step = 10 ** max(0, min(zeros, len(text) - 1) - 1)
     for _ in range(20):
         new = int(round(n * rng.uniform(0.8, 1.25) / step)) * step
         if len(str(new)) == len(text) and new != n:

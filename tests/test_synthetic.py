@@ -135,3 +135,24 @@ def test_same_seed_same_files_other_seed_other_files(corpus, tmp_path, templates
     assert again["documents"] == manifest["documents"][:5]
     for e in other["documents"]:
         assert (tmp_path / "other" / e["file"]).read_bytes() != (out / e["file"]).read_bytes()
+
+
+def test_money_is_scaled_and_counts_shares_dates_and_standards_are_not(templates):
+    """Amount detection on the seeds' own text: 万元 table cells and prose, 003's 元 forms and
+    numbers broken over lines (001: 9736 / .74) scale; people, percentages, per-person standards,
+    thresholds, dates and codes do not."""
+    by_id = {t.tid: t for t in templates}
+    t000, t001, t003 = by_id["000"], by_id["001"], by_id["003"]
+    text = t000.render(t000.params(factor=3))
+    assert "本年收入合计 23686.20 本年支出合计 23686.20" in text  # 7895.40 x 3
+    assert "公用经费 56.70\n\n万元" in text  # 18.90 x 3, unit on the next line
+    assert "为城乡居民发放医疗保险 12525 万元" in text  # 4175 x 3
+    for unchanged in ("32.5 万人", "3、单价在 20 万元以上的设备", "2400 人次", "≥98%", "10%的比例", "截止时间：2022-12-31"):
+        assert unchanged in text
+    text = t001.render(t001.params(factor=2))
+    assert "1 合计\n19473\n\n.48" in text  # 9736 / .74 x 2, broken at the same place
+    assert "≤36 万 计划标准" in text and "≤14336 万元" in text  # cost bounds follow the amounts
+    text = t003.render(t003.params(factor=2))
+    assert "实施期资金总额:\t13,340,208" in text and "合计13340208元" in text  # 6,670,104 元 x 2
+    for unchanged in ("参保资助每人280元", "640元*10%*65%=35.2元", "79406人", "占82.39%", "人均疫苗费用84元"):
+        assert unchanged in text
