@@ -30,7 +30,7 @@ DOCX text) and differs from it in:
   are left alone.
 - **Wording.** Indicator names (三级指标) are paraphrased (群众满意度 -> 参保群众满意率 / 服务对象满意度 /
   now and then 桐汀参保群众满意度 …), target figures change within the same number of digits (≥98% ->
-  ≥95%, 2400人次 -> 2280人次), and about sixty equal-length phrase swaps (加强 -> 强化, 我县 -> 本县,
+  ≥95%, 2400人次 -> 2280人次), and some seventy equal-length phrase swaps (加强 -> 强化, 我县 -> 本县,
   补助资金 -> 补贴资金 …) are applied occurrence by occurrence, so narrative paragraphs differ too;
   inside project names a swap is made everywhere or nowhere in a document (the parser matches a
   project's narrative and table mentions by name), so some project names differ consistently.
@@ -38,11 +38,13 @@ DOCX text) and differs from it in:
   the table vocabulary (可持续影响指标 …) are never reworded.
 
 004 stays truncated (it is real data cut mid-table). Which variation is safe for which template is
-proven on the real parser when the template is compiled (``synthetic_plan.py``; cached on disk
-under the system temp folder, keyed by the parser's source), and ``--verify`` re-parses every
-generated file: it must name its new county, prefecture, province, department and year, have the
-template's numbers of budget lines, projects, indicators and citations, no error or warning the
-template does not have, and no seed place or person name.
+proven on the real parser when the template is compiled (``synthetic_plan.py``; the outcome is
+cached in ~/.cache/budgetkg/synthetic, keyed by the generator's and the parser's sources), and
+``--verify`` re-parses every generated file: it must name its new county, prefecture, province,
+department and year, have the template's budget lines (codes and names), numbers of projects,
+indicators and citations, no error or warning the template does not have, and no seed place or
+person name. ``--measure`` prints the share of distinct indicator, project, paragraph and
+embedded texts (what de-duplication before embedding would leave).
 
 Document ``i`` depends only on (seed, i): the first 100 documents of a 1,000 corpus are the 100 of a
 100 corpus. Templates rotate (i % 5); a county publishes a series of up to seven years with one
@@ -55,9 +57,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import pickle
+import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -72,7 +73,6 @@ from benchmarks.synthetic_vocab import USABLE_PROVINCES, YEARS, NameBook, person
 
 SAMPLES = ROOT / "ingest" / "samples"
 COUNTIES_PER_PREFECTURE = 6
-CACHE_DIR = Path(tempfile.gettempdir()) / "budgetkg-synthetic-cache"
 _NAME_CHANGE = 0.85  # share of indicators whose name is paraphrased in a document
 _COUNTY_NAMED = 0.15  # share of paraphrases that name the county, where one can
 _VALUE_CHANGE = 0.7  # share of target figures changed
@@ -92,21 +92,29 @@ def _code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "budgetkg" / "synthetic"
+
+
 def load_templates(samples: Path = SAMPLES, *, cache: bool = True) -> list[Template]:
-    """The seed files compiled into templates (from the cache when the sources are unchanged)."""
+    """The seed files compiled into templates. What the proof decided is cached as JSON (in
+    ``~/.cache/budgetkg/synthetic``, keyed by the seed text and the generator and parser sources),
+    so a later run only parses each seed once."""
     fingerprint = _code_fingerprint() if cache else ""
     out = []
     for path in sorted(samples.glob("*.txt")):
         key = hashlib.sha256(fingerprint.encode() + path.read_bytes()).hexdigest()[:20]
-        cached = CACHE_DIR / f"{path.stem}-{key}.pickle"
+        cached = _cache_dir() / f"{path.stem}-{key}.json"
         if cache and cached.exists():
-            out.append(pickle.loads(cached.read_bytes()))
+            out.append(Template(path, proven=json.loads(cached.read_text(encoding="utf-8"))))
             continue
         template = Template(path)
         if cache:
-            CACHE_DIR.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(template))
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            for stale in cached.parent.glob(f"{path.stem}-*.json"):  # proven by older sources
+                stale.unlink(missing_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(template.proven(), ensure_ascii=False), encoding="utf-8")
             tmp.replace(cached)
         out.append(template)
     if not out:

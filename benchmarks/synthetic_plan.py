@@ -187,7 +187,9 @@ _LEVEL_RE = re.compile("|".join(sorted(map(re.escape, _LEVEL_WORDS), key=len, re
 class Template:
     """One seed disclosure, its slots and the variations proven safe for it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, proven: dict | None = None) -> None:
+        """Compile ``path``; ``proven`` (from ``proven()`` of an earlier compile of the same text by
+        the same sources) skips the proof."""
         self.path = path
         self.tid = path.name[:3]
         self.raw = path.read_text(encoding="utf-8")
@@ -216,7 +218,19 @@ class Template:
         self.value_groups: set[int] = set()
         self.swaps: frozenset[int] = frozenset()
         self.factors: tuple[int, ...] = (1,)
-        self._prove()
+        if proven is None:
+            self._prove()
+        else:
+            self.factors = tuple(proven["factors"])
+            self.swaps = frozenset(proven["swaps"])
+            self.name_variants = {int(g): v for g, v in proven["name_variants"].items()}
+            self.value_groups = set(proven["value_groups"])
+
+    def proven(self) -> dict:
+        """The outcome of the proof, as JSON-able data."""
+        return {"factors": list(self.factors), "swaps": sorted(self.swaps),
+                "name_variants": {str(g): v for g, v in sorted(self.name_variants.items())},
+                "value_groups": sorted(self.value_groups)}
 
     # -------------------------------------------------------------- finding slots
 

@@ -50,8 +50,8 @@ PREFECTURE_SECOND = tuple("峰岳屏陵泉潭关谷峡浦沙崖冲墩阜")
 TOWN_FIRST = tuple("杏梨桃麦稻禾柳榛栗苎")
 TOWN_SECOND = tuple("汀渚坞垣埠岗峪湾坪桥")
 
-# Real names a generator must never produce: the seed documents' places (their people live there)
-# and real counties, cities and well-known towns the pools above can spell.
+# Real names a generator must never produce: the seed documents' places (real counties whose
+# officials the seeds name) and real counties, cities and well-known towns the pools can spell.
 DENY = frozenset({
     "乐亭", "霸州", "大城", "兴县", "唐山", "廊坊", "吕梁", "蔚汾", "乐亭县", "霸州市", "大城县", "唐山市", "廊坊市",
     "吕梁市", "蔚汾镇",
