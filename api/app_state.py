@@ -19,6 +19,7 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 
+from api.bounded import warm_up
 from api.settings import Settings
 from search.store import GraphStore
 
@@ -27,9 +28,6 @@ log = logging.getLogger("budgetkg.app")
 server_log = logging.getLogger("uvicorn.error")
 
 LOADING = "the search index is loading"
-# A question that maps to no SPARQL query: asking it builds and caches the question parser's
-# gazetteer (names of areas, departments, projects) and the topic matcher, and runs one search.
-WARM_UP_QUESTION = "预算"
 
 
 def process_age_s() -> float | None:
@@ -105,16 +103,6 @@ class IndexHandle:
 def public_snapshot(store: GraphStore, settings: Settings) -> bytes:
     """N-Quads of what the public endpoint serves (personal-data graphs only if configured)."""
     return store.export("nq", include_private=settings.serve_personal_data)
-
-
-def warm_up(index, store: GraphStore) -> None:
-    """Load the embedding model, and the question parser's cached names, before users need them."""
-    index.search("医疗保障", k=1)
-    try:
-        from search.qa import ask
-    except ImportError:
-        return
-    ask(WARM_UP_QUESTION, store, index)
 
 
 def load_index(handle: IndexHandle, store: GraphStore, settings: Settings) -> None:

@@ -6,7 +6,8 @@ it). Each opens the store read-only (an embedded store can have one writer, e.g.
 Human output is a table; ``--json`` prints the shapes the HTTP API returns.
 
 Each runs under a time limit (``--timeout``, default the setting ``request_timeout_s``) counted
-from when the store and index are open: ask's SPARQL runs in a child process that is killed at
+from when the store, the index and the model are open (and, for ``ask``, the question parser's
+names are read, as ``serve`` does at start-up): ask's SPARQL runs in a child process that is killed at
 the deadline (``api.bounded.QueryChild``, started while the index loads), and past the limit the
 command prints one error line and exits 1 whatever it was doing.
 """
@@ -166,12 +167,13 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
                                                                "sparql, evidence, summary)."),
             timeout: Optional[float] = _timeout_option()):
         """Answer a question from the graph, with the SPARQL it ran and the sources of each row."""
-        from api.bounded import ask_bounded, start_query_child
+        from api.bounded import ask_bounded, start_query_child, warm_up
 
         child = None
         try:
             child = start_query_child(get_settings())  # starts while the index loads
             store, index = open_index()
+            warm_up(index, store)  # the question parser's names: start-up, outside the time limit
             answer = _bounded("ask", timeout, get_settings, lambda ctx: ask_bounded(ctx, question, store, index),
                               child=child, store=store)
         except BudgetKGError as exc:
