@@ -72,7 +72,9 @@ class Readiness:
         """For /api/health: each part's state and seconds after start, and the start-up time."""
         parts = {p: {"ready": p in self.at and p not in self.failed, "at_s": self.at.get(p)}
                  | ({"error": self.failed[p]} if p in self.failed else {}) for p in self.PARTS}
-        return {"ready": self.ready, "startup_s": max(self.at.values()) if self.ready else None,
+        # "ready": start-up is over; "unavailable" names the parts that failed (the rest still serves).
+        return {"ready": self.ready, "unavailable": sorted(self.failed),
+                "startup_s": max(self.at.values()) if self.ready else None,
                 "since_start_s": round(time.monotonic() - self.started, 1), "parts": parts}
 
 

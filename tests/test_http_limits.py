@@ -116,7 +116,7 @@ def search_while(server, busy: threading.Thread, minimum: int = 6) -> list[httpx
 def test_health_says_what_is_ready_and_serve_logs_it(server):
     h = health(server)
     readiness = h["readiness"]
-    assert readiness["ready"] is True
+    assert readiness["ready"] is True and readiness["unavailable"] == []
     assert set(readiness["parts"]) == {"store", "workers", "index", "warm_up"}
     for name, part in readiness["parts"].items():
         assert part["ready"] is True, (name, part)
