@@ -4,7 +4,9 @@ query workers, the routers, the error handler and the web pages.
 Heavy objects are opened in the lifespan, not at import: the graph store (unless the caller hands
 one in), the pool of query workers (started from a snapshot of the public graphs), and the search
 index, which loads in a background thread so the endpoint and pages answer while the model loads
-(search routes say 503 "loading" until then). ``app_from_env`` is the factory for
+(search routes say 503 "loading" until then); ``/api/health`` says what is ready and when
+(``app_state.Readiness``). Questions and searches run through ``api.bounded.RequestRunner``: a
+time limit each, no lock shared between them. ``app_from_env`` is the factory for
 ``uvicorn --factory api.app:app_from_env`` and for tests that start a real server.
 """
 from __future__ import annotations
@@ -23,7 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.app_state import IndexHandle, load_index, public_snapshot
+from api.app_state import IndexHandle, Readiness, load_index, public_snapshot
+from api.bounded import RequestRunner
 from api.http_errors import handle_error
 from api.query_workers import WorkerPool
 from api.responses import SafeJSONResponse
@@ -51,7 +54,10 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app.state.store = store
     app.state.owns_store = store is None
     app.state.pool = None
-    app.state.index = IndexHandle()
+    app.state.readiness = Readiness()
+    app.state.index = IndexHandle(app.state.readiness)
+    # ask/search/similar: a time limit each, at most one per core computing (api.bounded).
+    app.state.requests = RequestRunner(settings.request_timeout_s, settings.request_concurrency)
     app.state.write_lock = threading.Lock()  # one ingest into the store at a time
     app.state.refresh_lock = asyncio.Lock()  # one index + snapshot refresh at a time
     app.state.started = time.time()
@@ -82,10 +88,12 @@ def app_from_env() -> FastAPI:
 async def _lifespan(app: FastAPI):
     state = app.state
     settings: Settings = state.settings
+    state.requests.start()
     if state.store is None:
         from api.service import store_from_settings
 
         state.store = await run_in_threadpool(store_from_settings, settings)
+    state.readiness.mark("store")
     remote = settings.store == "sparql"
     pool = WorkerPool(settings.query_workers, remote_url=settings.sparql_query_url if remote else None,
                       include_private=settings.serve_personal_data,
@@ -93,6 +101,7 @@ async def _lifespan(app: FastAPI):
     snapshot = None if remote else await run_in_threadpool(public_snapshot, state.store, settings)
     await pool.start(snapshot)
     state.pool = pool
+    state.readiness.mark("workers")
     loader = threading.Thread(target=load_index, args=(state.index, state.store, settings), daemon=True,
                               name="budgetkg-index-loader")
     loader.start()
@@ -100,6 +109,7 @@ async def _lifespan(app: FastAPI):
         yield
     finally:
         state.pool = None
+        state.requests.close()
         await pool.close()
         if state.owns_store:
             if settings.store == "oxigraph":

@@ -1,7 +1,11 @@
 """The heavy objects the application holds between requests, and how they follow the store.
 
-- ``IndexHandle``: the search index (loaded in a background thread at start-up) with the lock that
-  serialises its use and, while it is missing, the reason.
+- ``IndexHandle``: the search index (loaded in a background thread at start-up, then warmed up)
+  and, while it is missing, the reason. There is no lock: requests use whichever index object the
+  handle holds when they start (``api.bounded`` bounds them); a refresh builds a new index object
+  beside the serving one and swaps it in when it is ready, so searches never wait for a refresh.
+- ``Readiness``: what is ready since start-up (store, query workers, search index, warm-up of the
+  model and the question parser's gazetteer) and after how many seconds; ``serve`` logs the line.
 - ``public_snapshot``: what the public SPARQL workers load (public graphs, private ones only when
   personal data is served).
 - ``refresh_after_write``: after an upload, bring the index (and topic tags) up to date, then move
@@ -10,25 +14,77 @@
 from __future__ import annotations
 
 import logging
-import threading
+import os
+import time
 
 from starlette.concurrency import run_in_threadpool
 
+from api.bounded import warm_up
 from api.settings import Settings
 from search.store import GraphStore
 
 log = logging.getLogger("budgetkg.app")
+# uvicorn's own server log: where `budgetkg serve` users look for "ready" (it honours --log-level).
+server_log = logging.getLogger("uvicorn.error")
 
 LOADING = "the search index is loading"
 
 
-class IndexHandle:
-    """The search index and a lock: the embedding model and FAISS serve one request at a time."""
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc), or None where unknown."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rpartition(")")[2].split()[19])
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class Readiness:
+    """Which parts of the service are ready, and how many seconds after the process started."""
+
+    PARTS = ("store", "workers", "index", "warm_up")
+    NAMES = {"store": "store", "workers": "query workers", "index": "search index", "warm_up": "warm-up"}
 
     def __init__(self):
+        age = process_age_s()
+        self.started = time.monotonic() - (age if age is not None else 0.0)
+        self.at: dict[str, float] = {}
+        self.failed: dict[str, str] = {}
+        self.logged = False
+
+    def mark(self, part: str, error: str | None = None) -> None:
+        """``part`` is ready (or, with ``error``, will not be: the rest of the service still runs)."""
+        self.at[part] = round(time.monotonic() - self.started, 2)
+        if error:
+            self.failed[part] = error
+        if not self.logged and all(p in self.at for p in self.PARTS):
+            self.logged = True
+            parts = ", ".join(f"{self.NAMES[p]} {self.at[p]:g} s" + (" (unavailable)" if p in self.failed else "")
+                              for p in self.PARTS)
+            server_log.info("budgetkg ready in %g s after start (%s)", max(self.at.values()), parts)
+
+    @property
+    def ready(self) -> bool:
+        return all(p in self.at for p in self.PARTS)
+
+    def as_dict(self) -> dict:
+        """For /api/health: each part's state and seconds after start, and the start-up time."""
+        parts = {p: {"ready": p in self.at and p not in self.failed, "at_s": self.at.get(p)}
+                 | ({"error": self.failed[p]} if p in self.failed else {}) for p in self.PARTS}
+        # "ready": start-up is over; "unavailable" names the parts that failed (the rest still serves).
+        return {"ready": self.ready, "unavailable": sorted(self.failed),
+                "startup_s": max(self.at.values()) if self.ready else None,
+                "since_start_s": round(time.monotonic() - self.started, 1), "parts": parts}
+
+
+class IndexHandle:
+    """The search index in use (replaced whole by a refresh) and, while there is none, why."""
+
+    def __init__(self, readiness: Readiness | None = None):
         self.index = None
         self.error: str | None = LOADING
-        self.lock = threading.Lock()
+        self.readiness = readiness or Readiness()
 
     def require(self):
         """The loaded ``search.index.SearchIndex``, or a 503 saying why there is none yet."""
@@ -52,29 +108,52 @@ def public_snapshot(store: GraphStore, settings: Settings) -> bytes:
 
 
 def load_index(handle: IndexHandle, store: GraphStore, settings: Settings) -> None:
-    """Open (and if needed build) the search index; record why not where it cannot."""
+    """Open (and if needed build) the search index and warm it up; record why not where it cannot.
+
+    Search is offered as soon as the model answers; the question parser's gazetteer is warmed
+    after that (a question asked meanwhile builds it itself).
+    """
     try:
         from search.index import SearchIndex
     except ImportError as exc:
         handle.error = f"the search module is not installed ({exc})"
+        handle.readiness.mark("index", handle.error)
+        handle.readiness.mark("warm_up", handle.error)
         return
     try:
-        with handle.lock:
-            index = SearchIndex.open(store, settings.index_path, settings.embedding_model,
-                                     threads=settings.embedding_threads)
-            index.search("医疗保障", k=1)  # load the model now, not on the first user's request
+        index = SearchIndex.open(store, settings.index_path, settings.embedding_model,
+                                 threads=settings.embedding_threads)
+        index.search("医疗保障", k=1)  # load the model now, not on the first user's request
         handle.index, handle.error = index, None
+        handle.readiness.mark("index")
     except Exception as exc:  # the endpoint and pages still work without search
         log.exception("search index could not be opened")
         handle.error = f"the search index could not be opened: {exc}"
+        handle.readiness.mark("index", handle.error)
+        handle.readiness.mark("warm_up", handle.error)
+        return
+    try:
+        warm_up(index, store)
+        handle.readiness.mark("warm_up")
+    except Exception as exc:  # questions build what they need themselves
+        log.exception("warming up the question parser failed")
+        handle.readiness.mark("warm_up", f"warm-up failed: {exc}")
 
 
 def _refresh_index(handle: IndexHandle) -> None:
-    if handle.index is None:
+    """Bring the index up to date in a new index object, warm it, then swap it in: searches keep
+    using the current one meanwhile, without waiting."""
+    current = handle.index
+    if current is None:
         return
     try:
-        with handle.lock:
-            handle.index.refresh(tag_topics=True)
+        from search.index import SearchIndex
+
+        fresh = SearchIndex.open(current.store, current.index_dir, current.model, threads=current.threads,
+                                 refresh=False)
+        fresh.refresh(tag_topics=True)
+        warm_up(fresh, current.store)
+        handle.index = fresh
     except Exception:  # the document is stored; search catches up on the next refresh
         log.exception("search index refresh after upload failed")
 

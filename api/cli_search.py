@@ -5,9 +5,17 @@ it). Each opens the store read-only (an embedded store can have one writer, e.g.
 ``serve``) and the search index beside it, which refreshes itself from the store when stale.
 Human output is a table; ``--format json`` (or ``--json``) prints the shapes the HTTP API returns,
 ``--format csv`` the rows for a spreadsheet (``api.answer_formats``).
+
+Each runs under a time limit (``--timeout``, default the setting ``request_timeout_s``) counted
+from when the store, the index and the model are open (and, for ``ask``, the question parser's
+names are read, as ``serve`` does at start-up): ask's SPARQL runs in a child process that is killed at
+the deadline (``api.bounded.QueryChild``, started while the index loads), and past the limit the
+command prints one error line and exits 1 whatever it was doing.
 """
 from __future__ import annotations
 
+import os
+import sys
 from typing import Callable, Optional
 
 import typer
@@ -19,6 +27,38 @@ from ontology.errors import BudgetKGError
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def _fail_now(message: str, child=None) -> None:
+    """Past the time limit with work still running in a thread: one line, then end the process
+    (a thread cannot be stopped, and interpreter shutdown could wait on it)."""
+    if child is not None:
+        child.close()
+    sys.stdout.flush()
+    typer.echo(f"error: {message}", err=True)
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def _timeout_option():
+    return typer.Option(None, "--timeout", min=0.001, help="Time limit in seconds (default: the setting "
+                                                           "request_timeout_s, 10 s).")
+
+
+def _bounded(kind: str, limit: Optional[float], get_settings: Callable, work: Callable, *, child=None, store=None):
+    """``work(ctx)`` within the time limit; a timeout is one error line and exit status 1.
+
+    ``child`` runs ask's SPARQL (killed at the deadline); without one (an in-memory store) the
+    queries run on ``store`` in this process."""
+    from api.bounded import CliContext, RequestTimeout, run_with_deadline
+
+    ctx = CliContext(kind, limit or get_settings().request_timeout_s, child, store)
+    try:
+        return run_with_deadline(ctx, work)
+    except RequestTimeout as exc:
+        if getattr(exc, "still_running", False):
+            _fail_now(str(exc), child)
+        _fail(str(exc))  # the work stopped by itself (its query process was killed)
 
 
 def _width(text: str) -> int:
@@ -68,6 +108,7 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
         index = SearchIndex.open(store, settings.index_path, settings.embedding_model, settings.embedding_threads,
                                  on_model_change="rebuild" if reindex else "error", refresh=False)
         index.refresh(rebuild=reindex)
+        index.encode_query("预算")  # load the model now: the time limit is for the request itself
         return store, index
 
     @app.command()
@@ -79,12 +120,16 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
                fmt: str = typer.Option("table", "--format", help=formats.CLI_HELP),
                as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
                reindex: bool = typer.Option(False, "--reindex", help="Rebuild the search index from the store "
-                                                                     "first (e.g. after changing the model).")):
+                                                                     "first (e.g. after changing the model)."),
+               timeout: Optional[float] = _timeout_option()):
         """Hybrid semantic + lexical search over indicators, projects, legal documents and passages."""
+        from api.bounded import search_bounded
+
         fmt = formats.cli_format(fmt, as_json)
         try:
             _, index = open_index(reindex)
-            hits = index.search(text, k=k, type=type, mode=mode)
+            hits = _bounded("search", timeout, get_settings,
+                            lambda ctx: search_bounded(ctx, index, text, k=k, type=type, mode=mode))
         except BudgetKGError as exc:
             _fail(str(exc))
         if formats.emit("search", {"query": text, "k": k, "type": type, "hits": hits}, fmt, get_settings(), mode=mode):
@@ -98,12 +143,16 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
     def similar(text_or_iri: str = typer.Argument(..., help="An indicator's IRI, or free text describing one."),
                 k: int = typer.Option(10, "--k", min=1, max=200, help="Number of hits."),
                 fmt: str = typer.Option("table", "--format", help=formats.CLI_HELP),
-                as_json: bool = typer.Option(False, "--json", help="Same as --format json.")):
+                as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+                timeout: Optional[float] = _timeout_option()):
         """Performance indicators most similar to the given one, across departments and years."""
+        from api.bounded import similar_bounded
+
         fmt = formats.cli_format(fmt, as_json)
         try:
             _, index = open_index()
-            hits = index.similar(text_or_iri, k=k)
+            hits = _bounded("similar", timeout, get_settings,
+                            lambda ctx: similar_bounded(ctx, index, text_or_iri, k=k))
         except BudgetKGError as exc:
             _fail(str(exc))
         if formats.emit("similar", {"query": text_or_iri, "k": k, "hits": hits}, fmt, get_settings()):
@@ -119,17 +168,24 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
                                                      "'which counties fund long-term care insurance'."),
             fmt: str = typer.Option("table", "--format", help=formats.CLI_HELP),
             as_json: bool = typer.Option(False, "--json", help="Same as --format json (question, answers, "
-                                                               "sparql, evidence, summary, permalink).")):
+                                                               "sparql, evidence, summary, permalink)."),
+            timeout: Optional[float] = _timeout_option()):
         """Answer a question from the graph, with the SPARQL it ran and the sources of each row."""
-        from search.qa import ask as qa_ask
+        from api.bounded import ask_bounded, start_query_child, warm_up
 
         fmt = formats.cli_format(fmt, as_json)
-
+        child = None
         try:
+            child = start_query_child(get_settings())  # starts while the index loads
             store, index = open_index()
-            answer = qa_ask(question, store, index)
+            warm_up(index, store)  # the question parser's names: start-up, outside the time limit
+            answer = _bounded("ask", timeout, get_settings, lambda ctx: ask_bounded(ctx, question, store, index),
+                              child=child, store=store)
         except BudgetKGError as exc:
             _fail(str(exc))
+        finally:
+            if child is not None:
+                child.close()
         if formats.emit("ask", answer, fmt, get_settings()):
             return
         typer.echo(answer["summary"])

@@ -37,6 +37,10 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
                                                     help="Worker processes evaluating public SPARQL queries."),
               timeout: Optional[float] = typer.Option(None, "--query-timeout", min=0.1,
                                                       help="Time limit of one SPARQL query in seconds."),
+              request_timeout: Optional[float] = typer.Option(None, "--request-timeout", min=0.1,
+                                                              help="Time limit of one question or search "
+                                                                   "(/api/ask, /api/search, /api/similar) in "
+                                                                   "seconds."),
               log_level: str = typer.Option("info", "--log-level", help="uvicorn log level (debug, info, "
                                                                         "warning, error).")):
         """Serve the SPARQL endpoint, the JSON API and the web pages."""
@@ -46,7 +50,8 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
         from ontology.errors import BudgetKGError
 
         updates = {k: v for k, v in {"host": host, "port": port, "query_workers": workers,
-                                     "query_timeout_s": timeout}.items() if v is not None}
+                                     "query_timeout_s": timeout, "request_timeout_s": request_timeout}.items()
+                   if v is not None}
         settings = get_settings().model_copy(update=updates)
         uploads = "enabled (admin token set)" if settings.admin_token else "disabled (no BUDGETKG_ADMIN_TOKEN)"
         typer.echo(f"budgetkg serving {settings.store} store on http://{settings.host}:{settings.port}/ "

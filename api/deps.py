@@ -1,6 +1,6 @@
 """Shared FastAPI dependencies as ``Annotated`` aliases.
 
-The heavy objects (settings, graph store, search index, query-worker pool) are opened once in
+The heavy objects (settings, graph store, search index, query-worker pool, request runner) are opened once in
 ``api.app``'s lifespan and kept on ``app.state``; routes receive them through these aliases, and
 tests swap them with ``app.dependency_overrides[get_store] = ...``.
 """
@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.app_state import IndexHandle
+from api.bounded import RequestRunner
 from api.http_errors import ApiError
 from api.query_workers import WorkerPool
 from api.settings import Settings
@@ -38,6 +39,11 @@ def get_index(request: Request) -> IndexHandle:
     return request.app.state.index
 
 
+def get_requests(request: Request) -> RequestRunner:
+    """The runner of questions and searches (time limit, compute slots: ``api.bounded``)."""
+    return request.app.state.requests
+
+
 def require_admin(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
     """Uploads need ``Authorization: Bearer <admin_token>``; without a configured token they are off."""
     if not settings.admin_token:
@@ -55,4 +61,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[GraphStore, Depends(get_store)]
 PoolDep = Annotated[WorkerPool, Depends(get_pool)]
 IndexDep = Annotated[IndexHandle, Depends(get_index)]
+RequestsDep = Annotated[RequestRunner, Depends(get_requests)]
 AdminDep = Annotated[None, Depends(require_admin)]

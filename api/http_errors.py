@@ -8,7 +8,9 @@ missing page, a bug), leaves the server as::
 
 with a fitting status. Pages for browsers get the same fields rendered as HTML. ``describe``
 maps exception types to (status, code, message, detail); ``handle_error`` is the handler
-``api.app`` registers for all of them. ``tests/test_http_errors.py`` pins the shape.
+``api.app`` registers for all of them. ``tests/test_http_errors.py`` pins the shape (and
+``tests/test_http_limits.py`` the timeout of questions and searches: 504 ``query_timeout`` like
+``/sparql``'s, with ``limit_s``, the request kind, the stage it reached and a hint).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.bounded import RequestTimeout
 from api.query_workers import QueryFailed, QuerySyntaxError, WorkersBusy
 from api.sparql_guard import GuardRejected
 from api.sparql_results import NotAcceptable, safe_json
@@ -71,6 +74,9 @@ def describe(exc: Exception) -> ErrorInfo:
         return ErrorInfo(exc.status, "invalid_request", exc.reason)
     if isinstance(exc, QuerySyntaxError):
         return ErrorInfo(400, "query_syntax", str(exc))
+    if isinstance(exc, RequestTimeout):  # ask, search, similar: the /sparql timeout's shape, their own hint
+        return ErrorInfo(504, "query_timeout", str(exc), {"limit_s": exc.seconds, "request": exc.kind,
+                                                         "stage": exc.stage, "hint": exc.hint})
     if isinstance(exc, QueryTimeout):
         return ErrorInfo(504, "query_timeout", f"{exc}; simplify the query (add LIMIT, narrow the patterns)",
                          {"limit_s": exc.seconds})

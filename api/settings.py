@@ -59,6 +59,13 @@ class Settings(BaseSettings):
                                                      "relative links.")
     query_workers: int = Field(2, description="Worker processes that evaluate public SPARQL queries (each can "
                                               "be killed at the time limit).")
+    request_timeout_s: float = Field(10.0, description="Time limit of one question or search (/api/ask, "
+                                                       "/api/search, /api/similar, the web page, and `budgetkg "
+                                                       "ask|search|similar`), in seconds; clients may ask for "
+                                                       "less (parameter `timeout`, option --timeout), never more.")
+    request_concurrency: int = Field(0, description="Questions and searches computed at once in the web "
+                                                    "process (0 = the number of CPU cores); more wait in line "
+                                                    "within their own time limit.")
 
     @property
     def store_path(self) -> Path:

@@ -1,5 +1,9 @@
 """``/api/health``: is the service up, what does it serve, how are the query workers doing.
 
+``readiness`` says which parts are ready (store, query workers, search index, warm-up of the model
+and the question parser) and how many seconds after the process started each became ready;
+``requests`` shows the time limit of questions and searches, how many compute or wait, and counters.
+
 Cheap enough to poll: counts come from the query workers' snapshot and the store's graph list,
 and memory figures from /proc (the load test reads them to watch for growth).
 """
@@ -35,6 +39,8 @@ def health(request: Request, settings: SettingsDep, store: StoreDep) -> dict:
         "sparql": {"timeout_s": settings.query_timeout_s, "max_result_rows": settings.max_result_rows,
                    "max_query_bytes": settings.max_query_bytes,
                    "workers": pool.stats() if pool is not None else None},
+        "requests": state.requests.stats(),
+        "readiness": state.readiness.as_dict(),
         "uploads_enabled": bool(settings.admin_token),
         "personal_data_served": settings.serve_personal_data,
         "uptime_s": round(time.time() - state.started, 1),

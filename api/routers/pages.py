@@ -15,6 +15,7 @@ Document text is data: the Jinja environment autoescapes everything, the JS only
 """
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -164,19 +165,19 @@ async def home(request: Request, q: QuestionParam = None):
         if handle.index is None:
             error = f"Search is not available yet: {handle.error}"
         else:
-            try:
-                answer = await run_in_threadpool(ask, question, request.app.state.store, handle)
-                hits = await run_in_threadpool(_search, handle, question)
-            except Exception as exc:  # show the error on the page, in the API's words
-                error = describe(exc).message
+            # The answer and the search hits side by side, both within the one time limit.
+            requests, limit = request.app.state.requests, request.app.state.settings.request_timeout_s
+            index = handle.index
+            answer, hits = await asyncio.gather(ask(request, question, request.app.state.store, index, limit),
+                                                requests.search(index, question, limit, k=10),
+                                                return_exceptions=True)
+            if isinstance(answer, Exception):  # show the error on the page, in the API's words
+                error, answer = describe(answer).message, None
+            if isinstance(hits, Exception):
+                error, hits = error or describe(hits).message, None
     disclosures = await run_in_threadpool(lambda: catalog(request).disclosures())
     return render(request, "index.html", question=question, answer=answer, hits=hits, error=error,
                   disclosures=disclosures, index_status=handle.status)
-
-
-def _search(handle, text: str) -> list[dict]:
-    with handle.lock:
-        return handle.index.search(text, k=10)
 
 
 @router.get("/disclosures/{key}", response_class=HTMLResponse)
@@ -198,11 +199,10 @@ async def indicator_page(request: Request, iri: Annotated[str, Query(min_length=
     if handle.index is None:
         similar_error = f"Similar indicators are not available yet: {handle.error}"
     else:
-        def find():
-            with handle.lock:
-                return handle.index.similar(iri, k=10)
+        requests = request.app.state.requests
         try:
-            similar = await run_in_threadpool(find)
+            similar = await requests.similar(handle.require(), iri, request.app.state.settings.request_timeout_s,
+                                             k=10)
         except Exception as exc:
             similar_error = describe(exc).message
     return render(request, "indicator.html", ind=indicator, similar=similar, similar_error=similar_error)
