@@ -23,13 +23,19 @@ Virtuoso Open Source 7.2 from Debian, on a shared machine):
   is Virtuoso's own, so it is sent only to a server whose ``Server`` header says Virtuoso.
   (Virtuoso's Graph Store Protocol endpoint is faster still, but it commits every 500 triples:
   readers saw half-written and empty graphs, so it is not used.)
+* Isolation: the update is one transaction on Virtuoso too, but at its default isolation (read
+  committed) a query scanning the graph while it commits can still see part of the old and part of
+  the new content (tests/test_virtuoso_store.py caught it in 2 of 6 runs). A Virtuoso budgetkg
+  writes to should run with ``DefaultIsolation = 4`` (repeatable read; no mixed state in any run).
+  Writing to a fresh graph and switching a pointer would not help: readers query the union of all
+  graphs, where both copies would show.
 * Concurrency: several ingest processes may write at once. Virtuoso answers a transaction it
-  killed to break a deadlock with "40001" (readers too, at the repeatable-read isolation level a
-  Virtuoso should run at for readers never to see half a replaced graph); such a request is sent
+  killed to break a deadlock with "40001" (readers too, at repeatable read); such a request is sent
   again with backoff.
 * Row caps: Virtuoso cuts every result at ``ResultSetMaxRows`` (10,000 in the package's ini) and
-  says so only in an ``X-SPARQL-MaxRows`` header; a SELECT cut that way raises ``StoreError`` with
-  the setting to change instead of returning rows silently missing. Exports page per graph.
+  says so only in an ``X-SPARQL-MaxRows`` header (for SELECT; for CONSTRUCT not at all): a SELECT
+  cut that way, or a CONSTRUCT as long as the cap, raises ``StoreError`` naming the setting instead
+  of returning a result with rows silently missing. Exports page per graph.
 * Virtuoso's own graphs (its schemas, WebDAV metadata: ~5,600 triples) sit in the same default
   graph; counts and exports cover budgetkg's graphs (under ``GRAPH_BASE``) only.
 """
