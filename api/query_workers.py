@@ -153,9 +153,19 @@ def _serialize(result, request: dict, fmt, ox) -> tuple[dict, bytes]:
 
 
 class _RemoteEvaluator:
-    """Forwards queries to a SPARQL 1.1 server; caps and re-serialises what comes back."""
+    """Forwards queries to a SPARQL 1.1 server; caps and re-serialises what comes back.
+
+    Virtuoso (recognised by its ``Server`` header) needs three things more. It keeps evaluating a
+    query its client gave up on, for up to its MaxQueryExecutionTime (60 s in the package's ini),
+    so the query carries Virtuoso's ``timeout`` parameter, a little past this request's deadline:
+    the pool kills the worker at the deadline as for any server, and Virtuoso stops soon after.
+    Stopped that way, Virtuoso answers 200 with whatever it had ("anytime" results, header
+    ``X-SQL-State: S1TAT``): such an answer is a timeout, never a result. And it cuts results at
+    ResultSetMaxRows, saying so only in ``X-SPARQL-MaxRows``: such a result is marked truncated.
+    """
 
     GRAPHS_TTL_S = 10.0
+    VIRTUOSO_GRACE_S = 1.0
 
     def __init__(self, url: str, include_private: bool):
         import base64
@@ -167,6 +177,8 @@ class _RemoteEvaluator:
         self._graphs: list[str] = []
         self._graphs_at = 0.0
         self._has_private = True  # until the first listing says otherwise
+        self._server: str | None = None  # the Server header, once an answer told it
+        self._server_capped = False  # the last answer was cut by the server's own row cap
 
     def _post(self, params: list[tuple[str, str]], accept: str, timeout: float) -> tuple[str, bytes]:
         import urllib.error
@@ -180,16 +192,44 @@ class _RemoteEvaluator:
             req.add_header("Authorization", self.auth)
         try:
             with urllib.request.urlopen(req, timeout=max(timeout, 0.1)) as response:
+                self._server = response.headers.get("Server", "")
+                if (response.headers.get("X-SQL-State") or "").startswith("S1T"):
+                    raise QueryFailed("the SPARQL server stopped the query at the time limit (its incomplete "
+                                      "answer was discarded)", 504)
+                self._server_capped = bool(response.headers.get("X-SPARQL-MaxRows"))
                 return response.headers.get("Content-Type", ""), response.read()
         except urllib.error.HTTPError as exc:
             text = exc.read()[:500].decode("utf-8", "replace")
+            self._server = exc.headers.get("Server", "") if exc.headers else self._server
             if exc.code == 400:
                 raise SyntaxError(f"the SPARQL server refused the query: {text}") from None
+            if "estimated execution time" in text or "S1T00" in text:  # Virtuoso: too costly, or timed out
+                raise QueryFailed(f"the SPARQL server refused the query as too expensive: {text}", 504) from None
             raise QueryFailed(f"the SPARQL server answered HTTP {exc.code}: {text}", 502) from None
         except TimeoutError:
             raise QueryFailed("the SPARQL server did not answer within the time limit", 504) from None
         except OSError as exc:
             raise QueryFailed(f"the SPARQL server at {self.url} is unreachable: {exc}", 502) from None
+
+    @staticmethod
+    def _plain_bnode_ids(body: bytes) -> bytes:
+        """SPARQL JSON results with blank-node labels any parser takes: Virtuoso labels them
+        ``nodeID://b10001``, which pyoxigraph refuses (Virtuoso's own graphs hold blank nodes)."""
+        import re
+
+        if b'"bnode"' not in body:
+            return body
+        data = json.loads(body)
+        for binding in data.get("results", {}).get("bindings", []):
+            for term in binding.values():
+                if term.get("type") == "bnode":
+                    term["value"] = re.sub(r"[^A-Za-z0-9]", "_", term["value"])
+        return json.dumps(data).encode("utf-8")
+
+    def _is_virtuoso(self, timeout: float) -> bool:
+        if self._server is None:
+            self._post([("query", "ASK {}")], "application/sparql-results+json", timeout)
+        return (self._server or "").lower().startswith("virtuoso")
 
     def public_graphs(self, timeout: float) -> list[str]:
         if time.monotonic() - self._graphs_at > self.GRAPHS_TTL_S:
@@ -223,6 +263,8 @@ class _RemoteEvaluator:
                 # "the server's whole store", hence the placeholder graph.
                 defaults = named = sorted(public) or [EMPTY_GRAPH]
         params += [("default-graph-uri", g) for g in defaults] + [("named-graph-uri", g) for g in named]
+        if self._is_virtuoso(timeout):
+            params.append(("timeout", str(int((timeout + self.VIRTUOSO_GRACE_S) * 1000))))
         graph = request["form"] in ("construct", "describe")
         accept = "application/n-triples, text/turtle;q=0.5" if graph else "application/sparql-results+json"
         media, body = self._post(params, accept, timeout)
@@ -230,8 +272,13 @@ class _RemoteEvaluator:
         if graph:
             rdf_format = ox.RdfFormat.TURTLE if "turtle" in media else ox.RdfFormat.N_TRIPLES
             triples = (ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=rdf_format))
-            return _serialize(triples, request, fmt, ox)
-        return _serialize(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON), request, fmt, ox)
+            header, out = _serialize(triples, request, fmt, ox)
+        else:
+            results = ox.parse_query_results(self._plain_bnode_ids(body), format=ox.QueryResultsFormat.JSON)
+            header, out = _serialize(results, request, fmt, ox)
+        if self._server_capped and not header["truncated"]:
+            header["truncated"] = True  # the server cut the rows before our cap did
+        return header, out
 
 
 def _watch_parent(parent_pid: int) -> None:

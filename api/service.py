@@ -7,12 +7,13 @@ atomic replace, so a failure leaves what was stored untouched.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from rdflib import Graph
-from rdflib.namespace import SKOS
+from rdflib import Graph, Literal
+from rdflib.namespace import DCTERMS, SKOS
 
 from api.settings import Settings
 from ingest.mapper import MappedDisclosure, to_rdf
@@ -45,10 +46,13 @@ def store_from_settings(settings: Settings, *, read_only: bool = False) -> Graph
     return open_store(settings.store)
 
 
+ONTOLOGY_FILES = ("budget.ttl", "codelists.ttl", "topics.ttl")
+
+
 def ontology_graph() -> Graph:
     """The ontology, shapes excluded: vocabulary, code lists and topics, for SPARQL over labels."""
     graph = Graph()
-    for name in ("budget.ttl", "codelists.ttl", "topics.ttl"):
+    for name in ONTOLOGY_FILES:
         path = ONTOLOGY_DIR / name
         if path.exists():
             graph.parse(path, format="turtle")
@@ -65,34 +69,118 @@ def _ontology_triples() -> set:
     return _ONTOLOGY_TRIPLES
 
 
+def _ontology_version() -> str:
+    """A digest of the ontology files the ontology graph is built from."""
+    digest = hashlib.sha256()
+    for name in ONTOLOGY_FILES:
+        path = ONTOLOGY_DIR / name
+        if path.exists():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return "sha256:" + digest.hexdigest()
+
+
 def ensure_ontology(store: GraphStore) -> None:
-    """Load (or refresh) the ontology graph so labels of classes and concepts are queryable."""
-    store.replace_graph(str(ONTOLOGY_GRAPH), ontology_graph())
+    """Load (or refresh) the ontology graph so labels of classes and concepts are queryable.
+
+    The graph records the digest of the files it was built from (``dct:hasVersion`` on the graph's
+    IRI), and is replaced only when they changed: every ingest process calls this first, and
+    several starting at once against one server would otherwise each rewrite 1,500 triples."""
+    version = Literal(_ontology_version())
+    stored = store.query(f"ASK {{ GRAPH <{ONTOLOGY_GRAPH}> {{ <{ONTOLOGY_GRAPH}> <{DCTERMS.hasVersion}> "
+                         f"{version.n3()} }} }}")
+    if stored.boolean:
+        return
+    graph = ontology_graph()
+    graph.add((ONTOLOGY_GRAPH, DCTERMS.hasVersion, version))
+    store.replace_graph(str(ONTOLOGY_GRAPH), graph)
+
+
+# --------------------------------------------------------------- one preferred label per language
+#
+# Documents print a classification code with different names (a variant, an abbreviation, a
+# truncated cell). SKOS allows one skos:prefLabel per language, so one name must win; the others
+# become skos:altLabel. The winner must not depend on the order documents arrive in, or two
+# ingest processes writing at once would race (both read "no label yet", both write theirs):
+#
+# * the ontology's own label (codelists.ttl) wins where it has one;
+# * else the longest printed name (a truncated cell is shorter than the full one), and between
+#   names of equal length the first in code-point order.
+#
+# Writers only ever demote a stored name that loses under this rule, never promote one, so a
+# writer working from a stale read can leave an extra prefLabel behind but never remove the right
+# one. Each writer therefore re-reads the labels of the concepts it wrote after its write and
+# demotes whatever still loses, until a read shows one per language: the last writer to touch a
+# concept sees the final state and leaves it right.
+
+SETTLE_ROUNDS = 10
+
+
+def _label_rank(label: Literal) -> tuple:
+    return (-len(str(label)), str(label))
+
+
+def _stored_preferred_labels(store: GraphStore, concepts: Iterable) -> dict:
+    """{(concept, language): {(label, from_ontology)}} for the concepts' stored prefLabels."""
+    found: dict = {}
+    concepts = sorted({str(c) for c in concepts})
+    for start in range(0, len(concepts), 500):  # VALUES blocks of a size every server takes
+        values = " ".join(f"<{c}>" for c in concepts[start:start + 500])
+        rows = store.query(f"SELECT ?c ?l ?g WHERE {{ VALUES ?g {{ <{ONTOLOGY_GRAPH}> <{SHARED_GRAPH}> }} "
+                           f"VALUES ?c {{ {values} }} GRAPH ?g {{ ?c <{SKOS.prefLabel}> ?l }} }}").rows
+        for row in rows:
+            label = row["l"]
+            found.setdefault((row["c"], label.language), set()).add((label, row["g"] == ONTOLOGY_GRAPH))
+    return found
+
+
+def _winner(candidates: set) -> Literal:
+    official = sorted((label for label, from_ontology in candidates if from_ontology), key=_label_rank)
+    return official[0] if official else min((label for label, _ in candidates), key=_label_rank)
 
 
 def _keep_one_preferred_label(store: GraphStore, shared: Graph) -> None:
-    """A shared concept keeps the first name it was stored with as skos:prefLabel; a different
-    name printed by a later document (a variant, a truncated cell) becomes a skos:altLabel.
-    Without this a code would collect one prefLabel per spelling, against SKOS's one-per-language."""
+    """Turn each prefLabel in ``shared`` that loses to a stored one (see the rule above) into an
+    skos:altLabel before it is written, so the common case never shows two preferred names."""
     labelled = {s for s, _, _ in shared.triples((None, SKOS.prefLabel, None))}
     if not labelled:
         return
-    values = " ".join(f"<{s}>" for s in labelled)
-    rows = store.query(f"SELECT ?c ?l WHERE {{ VALUES ?c {{ {values} }} ?c <{SKOS.prefLabel}> ?l }}").rows
-    existing: dict = {}
-    for row in rows:
-        existing.setdefault(row["c"], set()).add(row["l"])
-    for concept, labels in existing.items():
+    stored = _stored_preferred_labels(store, labelled)
+    for concept in labelled:
         for label in list(shared.objects(concept, SKOS.prefLabel)):
-            if label not in labels:
+            candidates = stored.get((concept, label.language), set()) | {(label, False)}
+            if _winner(candidates) != label:
                 shared.remove((concept, SKOS.prefLabel, label))
                 shared.add((concept, SKOS.altLabel, label))
 
 
+def settle_preferred_labels(store: GraphStore, concepts: Iterable) -> int:
+    """Demote every stored shared prefLabel of ``concepts`` that loses under the rule above, until a
+    read shows one per language (other writers may be adding names meanwhile). Returns the number
+    of labels demoted. Needs a store with ``update`` (every backend of ``search.store`` has it)."""
+    concepts = set(concepts)
+    demoted = 0
+    for _ in range(SETTLE_ROUNDS):
+        losers = []
+        for (concept, _lang), candidates in _stored_preferred_labels(store, concepts).items():
+            winner = _winner(candidates)
+            losers += [(concept, label) for label, from_ontology in candidates
+                       if not from_ontology and label != winner]
+        if not losers:
+            return demoted
+        triples = "\n".join(f"<{c}> <{SKOS.prefLabel}> {label.n3()} ." for c, label in losers)
+        alts = "\n".join(f"<{c}> <{SKOS.altLabel}> {label.n3()} ." for c, label in losers)
+        store.update(f"DELETE DATA {{ GRAPH <{SHARED_GRAPH}> {{\n{triples}\n}} }} ;\n"
+                     f"INSERT DATA {{ GRAPH <{SHARED_GRAPH}> {{\n{alts}\n}} }}")
+        demoted += len(losers)
+    raise StoreError(f"the preferred labels of {len(concepts)} concepts did not settle after {SETTLE_ROUNDS} "
+                     "rounds (other writers keep changing them); ingest again to finish")
+
+
 def write_disclosure(store: GraphStore, mapped: MappedDisclosure) -> None:
-    """Store a mapped disclosure in one transaction: its own graph and private graph replaced,
-    its shared resources added to the shared graph (less what the ontology graph already says,
-    which would otherwise come back twice from the union default graph)."""
+    """Store a mapped disclosure: its own graph and private graph replaced (each atomically), its
+    shared resources added to the shared graph (less what the ontology graph already says, which
+    would otherwise come back twice from the union default graph), then the preferred labels of
+    the concepts it names settled (see ``settle_preferred_labels``)."""
     own, shared = mapped.own_and_shared()
     known = _ontology_triples()
     for triple in [t for t in shared if t in known]:
@@ -100,6 +188,10 @@ def write_disclosure(store: GraphStore, mapped: MappedDisclosure) -> None:
     _keep_one_preferred_label(store, shared)
     store.replace_graphs({str(mapped.graph_iri): own, str(mapped.private_graph_iri): mapped.private},
                          additions={str(SHARED_GRAPH): shared})
+    named = {s for s, _, _ in shared.triples((None, SKOS.prefLabel, None))}
+    named |= {s for s, _, _ in shared.triples((None, SKOS.altLabel, None))}
+    if named:
+        settle_preferred_labels(store, named)
 
 
 @dataclass

@@ -108,6 +108,9 @@ class GraphStore(Protocol):
     def drop_graph(self, graph_iri: str) -> None:
         """Remove a named graph and its triples (no error if absent)."""
 
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL 1.1 Update on the public graphs (small targeted changes, one transaction)."""
+
     def graph_names(self) -> list[str]:
         """IRIs of the named graphs in the store."""
 

@@ -102,6 +102,10 @@ class OxigraphStore:
         except (OSError, SyntaxError, ValueError) as exc:
             raise StoreError(f"writing graphs {', '.join(graphs)} failed: {exc}") from None
 
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL 1.1 Update on the public store (small targeted changes; one transaction)."""
+        self._update(self._store, sparql, {"(update)": None})
+
     def drop_graph(self, graph_iri: str) -> None:
         target = self._private if is_private_graph(graph_iri) else self._store
         target.update(f"DROP SILENT GRAPH <{graph_iri}>")
