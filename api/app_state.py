@@ -2,15 +2,22 @@
 
 - ``IndexHandle``: the search index (loaded in a background thread at start-up) with the lock that
   serialises its use and, while it is missing, the reason.
-- ``public_snapshot``: what the public SPARQL workers load (public graphs, private ones only when
-  personal data is served).
-- ``refresh_after_write``: after an upload, bring the index (and topic tags) up to date, then move
-  the query workers to a new snapshot, in that order so the snapshot includes the new tags.
+- ``public_snapshot``: what the public SPARQL workers load when they cannot open the store's
+  published generations themselves (a store handed over in memory).
+- ``serves_snapshots`` / ``open_writer`` / ``publish_upload``: serving the on-disk store, the web
+  process holds a reader of its published generations; an upload opens the primary for its write
+  (refused while another process, e.g. ``budgetkg ingest``, holds it), brings the index and topic
+  tags up to date from it, publishes, and the reader follows.
+- ``refresh_after_write``: after an upload to a store held in memory, bring the index (and topic
+  tags) up to date, then move the query workers to a new snapshot, in that order so the snapshot
+  includes the new tags.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from starlette.concurrency import run_in_threadpool
 
@@ -44,6 +51,50 @@ class IndexHandle:
         if self.index is not None:
             return "ready"
         return "loading" if self.error == LOADING else "unavailable"
+
+
+def serves_snapshots(store: GraphStore) -> bool:
+    """Whether ``store`` reads the published generations of an on-disk store (writes then go to
+    the primary, opened for each upload)."""
+    return bool(getattr(store, "read_only", False)) and getattr(store, "path", None) is not None
+
+
+@contextmanager
+def open_writer(store: GraphStore) -> Iterator[GraphStore]:
+    """The store to write to: the primary behind a snapshot reader (opened now, closed after),
+    or ``store`` itself. Raises ``StoreError`` while another process holds the primary."""
+    if not serves_snapshots(store):
+        yield store
+        return
+    from search.store import open_store
+
+    writer = open_store("oxigraph", path=store.path)
+    try:
+        yield writer
+    finally:
+        writer.close()
+
+
+def publish_upload(handle: IndexHandle, reader: GraphStore, writer: GraphStore) -> None:
+    """After an upload into ``writer``: index it and tag its topics (into the writer), publish,
+    and move ``reader`` to the new generation — so it is searchable and queryable on return.
+
+    The loaded index reads the writer while it refreshes (the reader does not hold the new
+    document yet) and the reader again once that has followed."""
+    with handle.lock:
+        index = handle.index
+        try:
+            if index is not None:
+                index.store = writer
+                try:
+                    index.refresh(tag_topics=True)
+                except Exception:  # the document is stored; search catches up on the next refresh
+                    log.exception("search index refresh after upload failed")
+            writer.publish()
+            reader.reopen_if_stale(force=True)
+        finally:
+            if index is not None:
+                index.store = reader
 
 
 def public_snapshot(store: GraphStore, settings: Settings) -> bytes:
@@ -86,6 +137,8 @@ async def refresh_after_write(app) -> None:
     succession cannot leave the workers on the older of two snapshots.
     """
     state = app.state
+    if serves_snapshots(state.store):
+        return  # ``publish_upload`` did it all; the query workers follow the new generation themselves
     async with state.refresh_lock:
         await run_in_threadpool(_refresh_index, state.index)
         if state.pool is not None and state.settings.store != "sparql":

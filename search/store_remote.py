@@ -133,6 +133,10 @@ class RemoteSparqlStore:
                          "json-ld": "json-ld", "xml": "xml", "turtle": "turtle"}[key]
         return result.graph.serialize(format=rdflib_format).encode()
 
+    def publish(self) -> None:
+        """Nothing to do: the server's readers see each update as soon as it is applied."""
+        return None
+
     def close(self) -> None:
         self._http.close()
 
