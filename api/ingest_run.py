@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 from api.service import BatchReport, FileOutcome, ontology_triples, shared_additions
 from ontology.errors import BudgetKGError
 from ontology.terms import SHARED_GRAPH
-from search.store import GraphStore, graph_from_ntriples, write_nquads
+from search.store import GraphStore, graph_from_ntriples, unknown_triples, write_nquads
 
 # A batch is written when it holds this many disclosures or this many bytes of N-Quads. Bulk
 # loads of 25-50 disclosures cost ~9-11 ms per disclosure on the samples; single ones ~40 ms.
@@ -259,7 +259,11 @@ def run_ingest(store: GraphStore, files: list[Path], options: IngestOptions | No
             flush()  # the same disclosure twice in one batch: the later one must replace the earlier
         t0 = time.perf_counter()
         try:
-            shared = graph_from_ntriples(doc.shared) if doc.shared else Graph()
+            # Most of a disclosure's shared triples (code-list concepts, its area) are in the shared
+            # graph already; leaving those out changes nothing that is stored, also under the
+            # preferred-label rule (a label already held is kept), and spares rebuilding them.
+            new = unknown_triples(store, str(SHARED_GRAPH), doc.shared)
+            shared = graph_from_ntriples(new) if new else Graph()
             shared_additions(store, shared)
             if len(shared):
                 store.replace_graphs({}, additions={str(SHARED_GRAPH): shared})

@@ -229,6 +229,13 @@ def write_nquads(store: GraphStore, replace: list[str], public: bytes, private: 
                          | {iri: g for iri, g in graphs.items() if iri not in replace})
 
 
+def unknown_triples(store: GraphStore, graph_iri: str, ntriples: bytes) -> bytes:
+    """The N-Triples of ``ntriples`` not yet in the named graph, where the backend can tell
+    cheaply (the embedded store); otherwise all of them (adding a triple twice changes nothing)."""
+    method = getattr(store, "unknown_triples", None)
+    return method(graph_iri, ntriples) if method is not None else ntriples
+
+
 def publish(store: GraphStore) -> str | None:
     """``store.publish()`` where the backend has it (a backend from before snapshots may not)."""
     method = getattr(store, "publish", None)

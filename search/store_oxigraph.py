@@ -220,6 +220,19 @@ class OxigraphStore:
         if journal is not None:
             journal.unlink(missing_ok=True)
 
+    def unknown_triples(self, graph_iri: str, ntriples: bytes) -> bytes:
+        """The N-Triples of ``ntriples`` that the named graph does not hold yet (point lookups)."""
+        if not ntriples:
+            return b""
+        graph = ox.NamedNode(graph_iri)
+        target = self._private if is_private_graph(graph_iri) else self._store
+        try:
+            missing = [t for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
+                       if ox.Quad(t.subject, t.predicate, t.object, graph) not in target]
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"reading graph {graph_iri} failed: {exc}") from None
+        return ox.serialize(missing, format=ox.RdfFormat.N_TRIPLES) if missing else b""
+
     def _require_writable(self) -> None:
         if self.read_only:
             raise StoreError(f"the graph store at {self.path} is open read-only (a published snapshot); "
