@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.app_state import IndexHandle, load_index, public_snapshot, serves_snapshots
 from api.http_errors import handle_error
-from api.query_workers import WorkerPool
+from api.query_workers import WorkerPool, rss_mb
 from api.responses import SafeJSONResponse
 from api.routers import disclosures, findings, health, pages, search, sparql
 from api.settings import Settings, load_settings
@@ -97,6 +97,12 @@ async def _lifespan(app: FastAPI):
     snapshot = None if remote or on_disk else await run_in_threadpool(public_snapshot, state.store, settings)
     await pool.start(snapshot)
     state.pool = pool
+    stats = pool.stats()
+    # uvicorn's own logger, so `budgetkg serve` prints it at its default log level.
+    logging.getLogger("uvicorn.error").info(
+        "budgetkg: SPARQL endpoint ready %.1f s after start-up (%s workers, %s mode); memory: web process "
+        "%s MB, workers %s MB", time.time() - state.started, stats["alive"], stats["mode"], rss_mb(),
+        stats["worker_rss_mb"])
     loader = threading.Thread(target=load_index, args=(state.index, state.store, settings), daemon=True,
                               name="budgetkg-index-loader")
     loader.start()

@@ -191,8 +191,10 @@ def ingest_paths(store: GraphStore, paths: Iterable[str | Path], *, fmt: str | N
                  layout: str | None = None, max_bytes: int = 50 * 1024 * 1024, workers: int = 1) -> BatchReport:
     """Ingest every file (folders expanded); continue past bad files. Outcomes in input order.
 
-    Writes in batches (``api.ingest_run``), parsing in ``workers`` processes (1: in this one). It
-    does not publish: the caller does, once the batch and the index refresh are done."""
+    Writes in batches (``api.ingest_run``), parsing in ``workers`` processes (1: in this one; more
+    start processes the ``multiprocessing`` way, so a script calling this needs the usual
+    ``if __name__ == "__main__":`` guard). It does not publish: the caller does, once the batch
+    and the index refresh are done (closing an on-disk store publishes too)."""
     from api.ingest_run import IngestOptions, run_ingest
 
     files = expand_paths(paths)

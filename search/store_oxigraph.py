@@ -189,36 +189,51 @@ class OxigraphStore:
         ``bulk`` uses Oxigraph's bulk loader (several times faster per quad, for batches of
         disclosures), otherwise one transactional load. Neither is one transaction with the
         drop; on disk that does not matter to readers, who see only published generations. A
-        failure puts the replaced graphs back as the current generation holds them (or removes
-        them where it has none), and a journal file does the same on the next opening if the
-        process dies midway: no half-written disclosure is ever published.
+        failure puts the replaced graphs back as they were (their quads are kept in memory until
+        the load succeeded), and if the process dies midway a journal file lets the next writer
+        put them back as the current generation holds them: no half-written disclosure is ever
+        published.
         """
         self._require_writable()
         replace = list(dict.fromkeys(replace))
         if self.path is None:
-            bulk = False  # the memory store has no journal to fall back on; keep it transactional
+            bulk = False  # the bulk loader is for stores on disk
         journal = self._journal_path()
         if journal is not None and replace:
             _write_json(journal, {"graphs": replace})
         self._dirty = True
+        saved: dict[str, list] = {}
         try:
             for iri in replace:
                 target = self._private if is_private_graph(iri) else self._store
                 node = ox.NamedNode(iri)
                 if target.contains_named_graph(node):
+                    saved[iri] = list(target.quads_for_pattern(None, None, None, node))
                     target.remove_graph(node)
             for target, data in ((self._private, private), (self._store, public)):
                 if data:
                     loader = target.bulk_load if bulk else target.load
                     loader(data, format=ox.RdfFormat.N_QUADS)
         except (OSError, SyntaxError, ValueError) as exc:
-            self._restore(replace)
-            if journal is not None:
+            undone = self._put_back(replace, saved)
+            if undone and journal is not None:
                 journal.unlink(missing_ok=True)
             shown = ", ".join(replace[:4]) + (f" and {len(replace) - 4} more" if len(replace) > 4 else "")
             raise StoreError(f"writing graphs {shown} failed (they were left as they were): {exc}") from None
         if journal is not None:
             journal.unlink(missing_ok=True)
+
+    def _put_back(self, graphs: list[str], saved: dict[str, list]) -> bool:
+        """Give ``graphs`` the quads in ``saved`` again (none where absent); False if the disk failed."""
+        for iri in graphs:
+            target = self._private if is_private_graph(iri) else self._store
+            try:
+                target.remove_graph(ox.NamedNode(iri))
+                if saved.get(iri):
+                    target.extend(saved[iri])
+            except OSError:
+                return False  # the journal stays: the next writer puts them back from the snapshot
+        return True
 
     def unknown_triples(self, graph_iri: str, ntriples: bytes) -> bytes:
         """The N-Triples of ``ntriples`` that the named graph does not hold yet (point lookups)."""
@@ -241,27 +256,20 @@ class OxigraphStore:
     def _journal_path(self) -> Path | None:
         return self.path / "WRITING.json" if self.path is not None else None
 
-    def _restore(self, graphs: list[str]) -> None:
-        """Put ``graphs`` back as the current generation has them (remove them where it has none)."""
-        snapshot = snapshots.current_snapshot(self.path) if self.path is not None else None
-        old_public = old_private = None
+    def _restore_published(self, graphs: list[str]) -> bool:
+        """Put ``graphs`` back as the current generation holds them (remove them where it has none)."""
+        snapshot = snapshots.current_snapshot(self.path)
+        saved: dict[str, list] = {}
         if snapshot is not None:
             try:
-                old_public = ox.Store.read_only(str(snapshot / "public"))
-                old_private = ox.Store.read_only(str(snapshot / "private"))
+                old = {"public": ox.Store.read_only(str(snapshot / "public")),
+                       "private": ox.Store.read_only(str(snapshot / "private"))}
+                for iri in graphs:
+                    source = old["private" if is_private_graph(iri) else "public"]
+                    saved[iri] = list(source.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
             except OSError:
-                old_public = old_private = None
-        for iri in graphs:
-            private = is_private_graph(iri)
-            target = self._private if private else self._store
-            source = old_private if private else old_public
-            node = ox.NamedNode(iri)
-            try:
-                target.remove_graph(node)
-                if source is not None:
-                    target.extend(source.quads_for_pattern(None, None, None, node))
-            except OSError:
-                continue  # the disk is failing; the journal stays and the next opening retries
+                return False
+        return self._put_back(graphs, saved)
 
     def _recover(self) -> list[str]:
         """Undo a write the previous writer did not finish (its journal is still there)."""
@@ -270,7 +278,9 @@ class OxigraphStore:
             graphs = json.loads(journal.read_text(encoding="utf-8"))["graphs"]
         except (OSError, ValueError, KeyError, TypeError):
             return []
-        self._restore(list(graphs))
+        if not self._restore_published(list(graphs)):
+            raise StoreError(f"an interrupted write left {journal} behind and the disclosures it names could not "
+                             "be put back; check the disk and try again")
         journal.unlink(missing_ok=True)
         self._dirty = True
         return [g for g in graphs if not is_private_graph(g)]

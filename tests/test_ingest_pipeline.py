@@ -209,3 +209,24 @@ def test_upload_while_an_ingest_holds_the_store_is_refused_clearly(live, tmp_pat
     assert error["code"] == "store_busy" and "budgetkg ingest" in error["message"]
     assert r.headers.get("retry-after")
     assert not has_department(live.url, "福寿县医疗保障局")
+
+
+def test_a_remote_store_gets_the_same_graphs(tmp_path):
+    """Backends without a bulk loader take the batches through ``replace_graphs``."""
+    from tests.test_store import _start_server
+
+    proc, base = _start_server(tmp_path / "oxiserver")
+    try:
+        remote = open_store("sparql", query_url=base + "/query", update_url=base + "/update")
+        ensure_ontology(remote)
+        report = run_ingest(remote, [SEEDS[0], SEEDS[3]], IngestOptions(batch_docs=2))
+        assert all(o.ok for o in report.outcomes)
+        embedded = open_store("oxigraph", path=tmp_path / "store")
+        ensure_ontology(embedded)
+        run_ingest(embedded, [SEEDS[0], SEEDS[3]], IngestOptions(batch_docs=2))
+        count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != <https://w3id.org/budgetkg/graph/ontology>) }"
+        assert remote.query(count).rows[0]["n"].toPython() == embedded.query(count).rows[0]["n"].toPython() > 4000
+        embedded.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

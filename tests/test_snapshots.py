@@ -176,15 +176,25 @@ def test_personal_data_never_reaches_the_public_snapshot(tmp_path):
     assert reader.query(f"ASK {{ ?s ?p ?o FILTER(CONTAINS(STR(?o), '{PHONE}')) }}").boolean is False
 
 
-def test_a_failed_write_leaves_the_stored_disclosure_as_published(tmp_path):
+def graph_quads(store, graph: str) -> set:
+    return set(store._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+
+def test_a_failed_write_leaves_the_stored_disclosure_as_it_was(tmp_path):
     path = tmp_path / "store"
     w = writer(path)
     ingest_paths(w, SEEDS[:1])
     w.publish()
-    graph, size = next(iter(graph_sizes(w).items()))
+    # A corrected copy of the same disclosure (same department and year), stored but not published.
+    corrected = tmp_path / "corrected.txt"
+    text = SEEDS[0].read_text(encoding="utf-8")
+    corrected.write_text(text.replace("建立健全医疗保障基金安全防控机制", "建立医疗保障基金安全防控机制"), encoding="utf-8")
+    ingest_paths(w, [corrected])
+    graph = next(iter(graph_sizes(w)))
+    before = graph_quads(w, graph)
     with pytest.raises(StoreError, match="left as they were"):
         w.load_nquads([graph], b"<https://w3id.org/budgetkg/id/x> <broken", b"")
-    assert graph_sizes(w) == {graph: size}
+    assert graph_quads(w, graph) == before  # the unpublished correction, not the published original
     assert not (path / "WRITING.json").exists()
     w.close()
 
