@@ -2,11 +2,13 @@
 query workers, the routers, the error handler and the web pages.
 
 Heavy objects are opened in the lifespan, not at import: the graph store (unless the caller hands
-one in), the pool of query workers (started from a snapshot of the public graphs), and the search
-index, which loads in a background thread so the endpoint and pages answer while the model loads
-(search routes say 503 "loading" until then); ``/api/health`` says what is ready and when
-(``app_state.Readiness``). Questions and searches run through ``api.bounded.RequestRunner``: a
-time limit each, no lock shared between them. ``app_from_env`` is the factory for
+one in; the on-disk store is opened as a reader of its published generations, so `budgetkg ingest`
+can write meanwhile), the pool of query workers (opening those generations themselves, or loading
+an export of a store held in memory), and the search index, which loads in a background thread so
+the endpoint and pages answer while the model loads (search routes say 503 "loading" until then);
+``/api/health`` says what is ready and when (``app_state.Readiness``). Questions and searches run
+through ``api.bounded.RequestRunner``: a time limit each, no lock shared between them.
+``app_from_env`` is the factory for
 ``uvicorn --factory api.app:app_from_env`` and for tests that start a real server.
 """
 from __future__ import annotations
@@ -25,10 +27,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.app_state import IndexHandle, Readiness, load_index, public_snapshot
+from api.app_state import IndexHandle, Readiness, load_index, public_snapshot, serves_snapshots
 from api.bounded import RequestRunner
 from api.http_errors import handle_error
-from api.query_workers import WorkerPool
+from api.query_workers import WorkerPool, rss_mb
 from api.responses import SafeJSONResponse
 from api.routers import disclosures, findings, health, ontology, pages, search, sparql
 from api.settings import Settings, load_settings
@@ -92,16 +94,25 @@ async def _lifespan(app: FastAPI):
     if state.store is None:
         from api.service import store_from_settings
 
-        state.store = await run_in_threadpool(store_from_settings, settings)
+        # A reader of the published generations: `budgetkg ingest` may write the store meanwhile.
+        state.store = await run_in_threadpool(lambda: store_from_settings(settings, read_only=True, create=True))
     state.readiness.mark("store")
     remote = settings.store == "sparql"
+    on_disk = serves_snapshots(state.store)
     pool = WorkerPool(settings.query_workers, remote_url=settings.sparql_query_url if remote else None,
+                      store_path=state.store.path if on_disk else None,
                       include_private=settings.serve_personal_data,
                       remote_auth=(settings.sparql_user, settings.sparql_password))
-    snapshot = None if remote else await run_in_threadpool(public_snapshot, state.store, settings)
+    snapshot = None if remote or on_disk else await run_in_threadpool(public_snapshot, state.store, settings)
     await pool.start(snapshot)
     state.pool = pool
     state.readiness.mark("workers")
+    stats = pool.stats()
+    # uvicorn's own logger, so `budgetkg serve` prints it at its default log level.
+    logging.getLogger("uvicorn.error").info(
+        "budgetkg: SPARQL endpoint ready %.1f s after start-up (%s workers, %s mode); memory: web process "
+        "%s MB, workers %s MB", time.time() - state.started, stats["alive"], stats["mode"], rss_mb(),
+        stats["worker_rss_mb"])
     loader = threading.Thread(target=load_index, args=(state.index, state.store, settings), daemon=True,
                               name="budgetkg-index-loader")
     loader.start()

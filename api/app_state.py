@@ -8,7 +8,11 @@
   model and the question parser's gazetteer) and after how many seconds; ``serve`` logs the line.
 - ``public_snapshot``: what the public SPARQL workers load (public graphs, private ones only when
   personal data is served).
-- ``refresh_after_write``: after an upload, bring the index (and topic tags) up to date, then move
+- ``serves_snapshots`` / ``open_writer`` / ``publish_upload``: serving the on-disk store, the web
+  process holds a reader of its published generations; an upload opens the primary for its write
+  (refused while another process, e.g. ``budgetkg ingest``, holds it), brings the index and topic
+  tags up to date from it, publishes, and the reader follows.
+- ``refresh_after_write``: after an upload to a store held in memory, bring the index (and topic tags) up to date, then move
   the query workers to a new snapshot, in that order so the snapshot includes the new tags.
 """
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 from starlette.concurrency import run_in_threadpool
 
@@ -102,6 +108,57 @@ class IndexHandle:
         return "loading" if self.error == LOADING else "unavailable"
 
 
+def serves_snapshots(store: GraphStore) -> bool:
+    """Whether ``store`` reads the published generations of an on-disk store (writes then go to
+    the primary, opened for each upload)."""
+    return bool(getattr(store, "read_only", False)) and getattr(store, "path", None) is not None
+
+
+@contextmanager
+def open_writer(store: GraphStore) -> Iterator[GraphStore]:
+    """The store to write to: the primary behind a snapshot reader (opened now, closed after),
+    or ``store`` itself. Raises ``StoreError`` while another process holds the primary."""
+    if not serves_snapshots(store):
+        yield store
+        return
+    from search.store import open_store
+
+    writer = open_store("oxigraph", path=store.path)
+    try:
+        yield writer
+    finally:
+        writer.close()
+
+
+def publish_upload(handle: IndexHandle, reader: GraphStore, writer: GraphStore) -> None:
+    """After an upload into ``writer``: index it and tag its topics (into the writer), publish,
+    and move ``reader`` to the new generation — so it is searchable and queryable on return.
+
+    The refresh runs in a new index object reading the writer (the reader does not hold the new
+    document yet); searches keep using the current one meanwhile and the new one is swapped in
+    once the reader has followed — no lock between the upload and the searches."""
+    current, fresh = handle.index, None
+    if current is not None:
+        try:
+            from search.index import SearchIndex
+
+            fresh = SearchIndex.open(writer, current.index_dir, current.model, threads=current.threads,
+                                     refresh=False)
+            fresh.refresh(tag_topics=True)
+        except Exception:  # the document is stored; search catches up on the next refresh
+            log.exception("search index refresh after upload failed")
+            fresh = None
+    writer.publish()
+    reader.reopen_if_stale(force=True)
+    if fresh is not None:
+        fresh.store = reader
+        try:
+            warm_up(fresh, reader)
+        except Exception:  # questions build what they need themselves
+            log.exception("warming up the question parser after upload failed")
+        handle.index = fresh
+
+
 def public_snapshot(store: GraphStore, settings: Settings) -> bytes:
     """N-Quads of what the public endpoint serves (personal-data graphs only if configured)."""
     return store.export("nq", include_private=settings.serve_personal_data)
@@ -165,6 +222,8 @@ async def refresh_after_write(app) -> None:
     succession cannot leave the workers on the older of two snapshots.
     """
     state = app.state
+    if serves_snapshots(state.store):
+        return  # ``publish_upload`` did it all; the query workers follow the new generation themselves
     async with state.refresh_lock:
         await run_in_threadpool(_refresh_index, state.index)
         if state.pool is not None and state.settings.store != "sparql":

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -60,9 +61,19 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of di
            fmt: Optional[str] = typer.Option(None, "--format", help="Force the file format (text, pdf, docx)."),
            layout: Optional[str] = typer.Option(None, "--layout", help="Force the layout family "
                                                                        "(pdf-text, markdown-tsv, docx-text)."),
-           index: bool = typer.Option(True, "--index/--no-index", help="Refresh the search index afterwards.")):
-    """Parse disclosures and store each as its own named graph (re-ingesting replaces it)."""
-    from api.service import expand_paths, ensure_ontology, ingest_file
+           index: bool = typer.Option(True, "--index/--no-index", help="Refresh the search index afterwards."),
+           workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64,
+                                                 help="Processes parsing files in parallel (default: one per "
+                                                      "core; 1 parses in this process).")):
+    """Parse disclosures and store each as its own named graph (re-ingesting replaces it).
+
+    Prints one line per file (ok on standard output, ERROR on standard error) and, on standard
+    error, progress: a bar on a terminal, a line every few seconds otherwise. Runs while
+    `budgetkg serve` is running: the server picks the new data up when the ingest is done."""
+    from api.ingest_run import IngestOptions, default_workers, run_ingest
+    from api.progress import Progress
+    from api.service import ensure_ontology, expand_paths
+    from search.store import publish
 
     targets = list(paths or [])
     if samples:
@@ -74,24 +85,40 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of di
     settings = get_settings()
     try:
         store = _open_store()
+        for graph in getattr(store, "recovered", []):
+            typer.echo(f"warning: an earlier ingest stopped while writing {graph}; it was put back as "
+                       "last published", err=True)
         ensure_ontology(store)
     except BudgetKGError as exc:
         fail(str(exc))
-    outcomes = []
     for path in missing:
         typer.echo(f"ERROR {path}: no such file", err=True)
     present = [p for p in files if p.exists()]
-    with typer.progressbar(present, label="ingesting", file=sys.stderr,
-                           item_show_func=lambda p: p.name if p else "") as bar:
-        for path in bar:
-            outcomes.append(ingest_file(store, path, fmt=fmt, layout=layout, max_bytes=settings.max_file_bytes))
-    for outcome in outcomes:
+    options = IngestOptions(fmt=fmt, layout=layout, max_bytes=settings.max_file_bytes,
+                            workers=workers or default_workers())
+
+    def report(outcome) -> None:
         typer.echo(outcome.summary(), err=not outcome.ok)
-    stored = [o for o in outcomes if o.ok]
-    failed = len(missing) + len(outcomes) - len(stored)
+
+    with Progress(len(present), label="ingest") as progress:
+        result = run_ingest(store, present, options,
+                            on_parsed=lambda doc: progress.advance(failed=doc.error is not None), on_outcome=report)
+    stored = result.stored
+    failed = len(missing) + len(result.failed)
+    timings = dict(result.timings)
     if index and stored:
+        started = time.perf_counter()
         _refresh_index(store, settings)
-    store.close()
+        timings["index_s"] = round(time.perf_counter() - started, 3)
+    try:
+        started = time.perf_counter()
+        generation = publish(store)
+        timings["publish_s"] = round(time.perf_counter() - started, 3)
+        store.close()
+    except BudgetKGError as exc:
+        fail(str(exc))
+    if present:
+        typer.echo(_timing_line(len(present), timings, generation), err=True)
     typer.echo(f"{len(stored)} disclosures stored, {failed} failed; store: {settings.store} "
                f"{settings.store_path if settings.store == 'oxigraph' else ''}".rstrip())
     if failed:
@@ -108,6 +135,18 @@ def _refresh_index(store, settings: Settings) -> None:
         typer.echo(f"search index refreshed: {stats}", err=True)
     except BudgetKGError as exc:
         typer.echo(f"warning: search index not refreshed: {exc}", err=True)
+
+
+def _timing_line(files: int, timings: dict, generation: str | None) -> str:
+    """Where the time went: parsing (summed over the workers), writing, index, in all."""
+    total = timings.get("wall_s", 0.0) + timings.get("index_s", 0.0) + timings.get("publish_s", 0.0)
+    parts = [f"parse {timings.get('parse_s', 0):.1f} s (in {timings.get('workers', 1)} processes)",
+             f"write {timings.get('write_s', 0):.1f} s"]
+    if "index_s" in timings:
+        parts.append(f"index {timings['index_s']:.1f} s")
+    rate = f", {files / total:.1f} files/s" if total > 0 else ""
+    published = f"; published as generation {generation}" if generation else ""
+    return f"timing: {', '.join(parts)}; {total:.1f} s in all{rate}{published}"
 
 
 # ------------------------------------------------------------------ sparql / export

@@ -58,9 +58,10 @@ def register(app: typer.Typer, get_settings: Callable[[], Settings]) -> None:
                    f"— SPARQL at /sparql, API docs at /docs, uploads {uploads}", err=True)
         from api.service import store_from_settings
 
-        # Opened here, not in the app's start-up, so a locked or unreachable store is one clear line.
+        # Opened here, not in the app's start-up, so an unreachable store is one clear line. The
+        # on-disk store is read from its published generations: `budgetkg ingest` may run meanwhile.
         try:
-            store = store_from_settings(settings)
+            store = store_from_settings(settings, read_only=True, create=True)
         except BudgetKGError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1)

@@ -9,12 +9,17 @@ worker burns on a hostile query the others keep answering, and requests queue fo
 
 Where the workers get their data:
 
-- embedded stores ('oxigraph' on disk, 'memory'): the web process exports the public graphs
-  (private ones too only when ``serve_personal_data``) to an N-Quads snapshot file; each worker
-  loads it into its own in-memory Oxigraph store. Nothing but the web process ever opens the
-  on-disk store (opening RocksDB read-only while another process writes is undefined behaviour),
-  and personal data is not even present in a public worker. ``refresh()`` after an upload writes a
-  new snapshot and replaces the workers generation by generation.
+- the embedded store on disk ('oxigraph'): each worker opens the current published generation of
+  the public store read-only (``search.snapshots``; never the primary a running ingest writes, and
+  never the private store), so the workers share the operating system's page cache instead of
+  each holding a copy, and start in well under a second at any size. Before each query a worker
+  reads the generation pointer and moves to a newer generation if one was published (by
+  ``budgetkg ingest`` or an upload), so it never answers from a half-replaced disclosure.
+- a store handed over in memory ('memory', tests), or personal data served
+  (``serve_personal_data``, whose graphs live in a second store a query cannot join): the web
+  process exports the graphs to an N-Quads file that each worker loads into its own in-memory
+  store. ``refresh()`` after an upload writes a new file and replaces the workers generation by
+  generation.
 - a remote SPARQL server ('sparql'): workers forward the query with an HTTP timeout, restricting
   the dataset to the public named graphs with ``default-graph-uri``/``named-graph-uri``.
 
@@ -281,6 +286,42 @@ class _RemoteEvaluator:
         return header, out
 
 
+class _SnapshotEvaluator:
+    """Queries over the current published generation of an on-disk store, read-only.
+
+    With ``include_private`` (personal data served) the public and private stores are copied into
+    one in-memory store, since a query cannot join across two stores; without it the private
+    store is not even opened."""
+
+    def __init__(self, store_path: str, include_private: bool = False):
+        from search import snapshots
+
+        self.snapshots = snapshots
+        self.store_path = store_path
+        self.include_private = include_private
+        self._open()
+
+    def _open(self) -> None:
+        import pyoxigraph as ox
+
+        public, private, self.generation = self.snapshots.open_read_only(self.store_path,
+                                                                          private=self.include_private)
+        if self.include_private:
+            merged = ox.Store()
+            for source in filter(None, (public, private)):
+                merged.bulk_extend(source.quads_for_pattern(None, None, None))
+            public = merged
+        self.store = public
+
+    def __call__(self, request: dict) -> tuple[dict, bytes]:
+        # One small file read per query: a worker never answers from a generation older than the
+        # one current when the query arrived.
+        latest = self.snapshots.current_generation(self.store_path)
+        if latest is not None and latest != self.generation:
+            self._open()
+        return _evaluate_embedded(self.store, request)
+
+
 def _watch_parent(parent_pid: int) -> None:
     # A worker deep in a hostile query would outlive a crashed web process; this ends it.
     while True:
@@ -309,9 +350,12 @@ def _limit_memory(extra_mb: int) -> None:
 def worker_main(argv: list[str] | None = None) -> int:
     """Entry point of a worker process: load data, then answer framed requests until EOF."""
     parser = argparse.ArgumentParser(prog="python -m api.query_workers", description=__doc__.split("\n")[0])
-    parser.add_argument("--snapshot", help="N-Quads file to load into an in-memory store (embedded mode)")
+    parser.add_argument("--snapshot", help="N-Quads file to load into an in-memory store (export mode)")
+    parser.add_argument("--store", help="folder of an on-disk store: serve its current published generation, "
+                                        "read-only, following newer ones (store mode)")
     parser.add_argument("--remote", help="query URL of a SPARQL 1.1 server (remote mode)")
-    parser.add_argument("--include-private", action="store_true", help="remote mode: do not restrict the dataset")
+    parser.add_argument("--include-private", action="store_true", help="remote and store modes: serve the "
+                                                                        "private graphs too")
     parser.add_argument("--memory-mb", type=int, default=0,
                         help="address space a query may add to the loaded worker, in MiB (0 = no limit)")
     parser.add_argument("--parent", type=int, default=os.getppid(), help="pid of the web process")
@@ -328,6 +372,9 @@ def worker_main(argv: list[str] | None = None) -> int:
         if args.remote:
             evaluate = _RemoteEvaluator(args.remote, args.include_private)
             size = 0
+        elif args.store:
+            evaluate = _SnapshotEvaluator(args.store, args.include_private)
+            size = None  # counting the quads of a large store on disk would take seconds
         else:
             import pyoxigraph as ox
 
@@ -401,13 +448,15 @@ class WorkerPool:
     ``await refresh()`` after the data changed, ``await close()``.
     """
 
-    def __init__(self, size: int, *, remote_url: str | None = None, include_private: bool = False,
-                 remote_auth: tuple[str | None, str | None] = (None, None), memory_mb: int = 1024,
-                 spawn_timeout_s: float = 300.0):
+    def __init__(self, size: int, *, remote_url: str | None = None, store_path: str | Path | None = None,
+                 include_private: bool = False, remote_auth: tuple[str | None, str | None] = (None, None),
+                 memory_mb: int = 1024, spawn_timeout_s: float = 300.0):
         if size < 1:
             raise ValueError("a worker pool needs at least one worker (setting query_workers)")
         self.size = size
         self.remote_url = remote_url
+        # Store mode: workers open the store's published generations themselves (public only).
+        self.store_path = Path(store_path) if store_path is not None and remote_url is None else None
         self.include_private = include_private
         self.remote_auth = remote_auth
         self.memory_mb = memory_mb
@@ -426,15 +475,20 @@ class WorkerPool:
 
     # ------------------------------------------------------------ life cycle
 
+    @property
+    def mode(self) -> str:
+        return "remote" if self.remote_url else ("store" if self.store_path else "snapshot")
+
     async def start(self, snapshot: bytes | None = None) -> None:
-        """Write the snapshot (embedded mode) and start ``size`` workers; returns when they are ready."""
-        if self.remote_url is None:
+        """Write the snapshot (export mode) and start ``size`` workers; returns when they are ready."""
+        if self.mode == "snapshot":
             self._write_snapshot(snapshot or b"")
         await asyncio.gather(*(self._spawn_one() for _ in range(self.size)))
 
-    async def refresh(self, snapshot: bytes) -> None:
-        """Serve ``snapshot`` from now on: start a new generation, retire the old one."""
-        if self.remote_url is not None:
+    async def refresh(self, snapshot: bytes | None = None) -> None:
+        """Serve ``snapshot`` from now on: start a new generation, retire the old one. In store
+        mode there is nothing to do: each worker moves to a newly published generation itself."""
+        if self.mode != "snapshot":
             return
         old = self._snapshot
         self.generation += 1
@@ -475,6 +529,8 @@ class WorkerPool:
         cmd = [sys.executable, "-m", "api.query_workers", "--parent", str(os.getpid())]
         if self.remote_url:
             cmd += ["--remote", self.remote_url] + (["--include-private"] if self.include_private else [])
+        elif self.store_path:
+            cmd += ["--store", str(self.store_path)] + (["--include-private"] if self.include_private else [])
         else:
             cmd += ["--snapshot", str(self._snapshot)]
         if self.memory_mb:
@@ -631,8 +687,13 @@ class WorkerPool:
     def stats(self) -> dict:
         """Numbers for /api/health: workers alive and idle, generation, counters, RSS of workers."""
         alive = [w for w in self._workers if w.alive]
+        store_generation = None
+        if self.store_path is not None:
+            from search.snapshots import current_generation
+
+            store_generation = current_generation(self.store_path)
         return {"size": self.size, "alive": len(alive), "idle": self._idle.qsize(), "spawning": self._spawning,
-                "generation": self.generation, "mode": "remote" if self.remote_url else "snapshot",
+                "generation": self.generation, "mode": self.mode, "store_generation": store_generation,
                 "last_error": self._last_error, **self.counters,
                 "worker_rss_mb": [rss_mb(w.process.pid) for w in alive]}
 

@@ -1,16 +1,17 @@
 """Wiring between ``ingest`` (files -> Disclosure -> RDF) and ``search`` (the store): the
 operations the CLI and the HTTP API share.
 
-A batch goes file by file: a bad file is reported with one line naming it and the problem, and
-the rest of the batch still goes in. Each disclosure is written as its own named graphs in one
-atomic replace, so a failure leaves what was stored untouched.
+A bad file is reported with one line naming it and the problem, and the rest of the batch still
+goes in. Each disclosure is written as its own named graphs, replaced whole; a failure leaves
+what was stored untouched. Batches of files run through ``api.ingest_run`` (parsing in worker
+processes, writes several disclosures at a time); one file (an HTTP upload) through ``ingest_file``.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 from rdflib import Graph, Literal
 from rdflib.namespace import DCTERMS, SKOS
@@ -27,11 +28,17 @@ from search.store import GraphStore, open_store
 INGESTIBLE_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".text"}
 
 
-def store_from_settings(settings: Settings, *, read_only: bool = False) -> GraphStore:
-    """Open the configured graph store."""
+def store_from_settings(settings: Settings, *, read_only: bool = False, create: bool = False) -> GraphStore:
+    """Open the configured graph store.
+
+    ``read_only`` (readers: serve, SPARQL workers, CLI read commands) opens the embedded store's
+    current published snapshot, never the primary a running ingest may be writing; ``create``
+    first makes an empty store where there is none yet (``serve`` on a fresh home)."""
     if settings.store == "oxigraph":
         from search.store_oxigraph import OxigraphStore
 
+        if read_only and create and not OxigraphStore.exists(settings.store_path):
+            open_store("oxigraph", path=settings.store_path).close()  # the new store publishes itself
         if read_only and not OxigraphStore.exists(settings.store_path):
             raise StoreError(f"no graph store at {settings.store_path} yet; run `budgetkg ingest` first "
                              "(or set BUDGETKG_HOME / --home to where it is)")
@@ -77,6 +84,11 @@ def _ontology_version() -> str:
         if path.exists():
             digest.update(name.encode() + b"\0" + path.read_bytes())
     return "sha256:" + digest.hexdigest()
+
+
+def ontology_triples() -> set:
+    """The ontology graph's triples (read once per process)."""
+    return _ontology_triples()
 
 
 def ensure_ontology(store: GraphStore) -> None:
@@ -176,16 +188,26 @@ def settle_preferred_labels(store: GraphStore, concepts: Iterable) -> int:
                      "rounds (other writers keep changing them); ingest again to finish")
 
 
-def write_disclosure(store: GraphStore, mapped: MappedDisclosure) -> None:
-    """Store a mapped disclosure: its own graph and private graph replaced (each atomically), its
-    shared resources added to the shared graph (less what the ontology graph already says, which
-    would otherwise come back twice from the union default graph), then the preferred labels of
-    the concepts it names settled (see ``settle_preferred_labels``)."""
-    own, shared = mapped.own_and_shared()
+def shared_additions(store: GraphStore, shared: Graph) -> Graph:
+    """What a disclosure adds to the shared graph: its triples about shared resources, less what
+    the ontology graph already says (which would otherwise come back twice from the union default
+    graph), with the preferred-label rule applied against what the store holds. Edits ``shared``
+    in place and returns it."""
     known = _ontology_triples()
     for triple in [t for t in shared if t in known]:
         shared.remove(triple)
     _keep_one_preferred_label(store, shared)
+    return shared
+
+
+def write_disclosure(store: GraphStore, mapped: MappedDisclosure) -> None:
+    """Store a mapped disclosure in one transaction: its own graph and private graph replaced,
+    its shared resources added to the shared graph (``shared_additions``).
+
+    Batches of files go through ``api.ingest_run``, which writes the same triples: the shared
+    additions of each disclosure in turn, the disclosures' own graphs several at a time."""
+    own, shared = mapped.own_and_shared()
+    shared_additions(store, shared)
     store.replace_graphs({str(mapped.graph_iri): own, str(mapped.private_graph_iri): mapped.private},
                          additions={str(SHARED_GRAPH): shared})
     named = {s for s, _, _ in shared.triples((None, SKOS.prefLabel, None))}
@@ -217,6 +239,7 @@ class FileOutcome:
 @dataclass
 class BatchReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # seconds spent parsing, writing, in all
 
     @property
     def failed(self) -> list[FileOutcome]:
@@ -256,15 +279,17 @@ def ingest_file(store: GraphStore, path: Path, *, fmt: str | None = None, layout
 
 
 def ingest_paths(store: GraphStore, paths: Iterable[str | Path], *, fmt: str | None = None,
-                 layout: str | None = None, max_bytes: int = 50 * 1024 * 1024,
-                 progress: Callable[[Path], None] | None = None) -> BatchReport:
-    """Ingest every file (folders expanded); continue past bad files."""
-    report = BatchReport()
+                 layout: str | None = None, max_bytes: int = 50 * 1024 * 1024, workers: int = 1) -> BatchReport:
+    """Ingest every file (folders expanded); continue past bad files. Outcomes in input order.
+
+    Writes in batches (``api.ingest_run``), parsing in ``workers`` processes (1: in this one; more
+    start processes the ``multiprocessing`` way, so a script calling this needs the usual
+    ``if __name__ == "__main__":`` guard). It does not publish: the caller does, once the batch
+    and the index refresh are done (closing an on-disk store publishes too)."""
+    from api.ingest_run import IngestOptions, run_ingest
+
     files = expand_paths(paths)
-    if files:
-        ensure_ontology(store)
-    for path in files:
-        if progress:
-            progress(path)
-        report.outcomes.append(ingest_file(store, path, fmt=fmt, layout=layout, max_bytes=max_bytes))
-    return report
+    if not files:
+        return BatchReport()
+    ensure_ontology(store)
+    return run_ingest(store, files, IngestOptions(fmt=fmt, layout=layout, max_bytes=max_bytes, workers=workers))

@@ -3,7 +3,9 @@
 Everything that reads or writes the graph goes through ``GraphStore``: the embedded Oxigraph
 store (default, on disk), an in-memory Oxigraph store (tests, one-off runs) and any remote
 SPARQL 1.1 server (Oxigraph server, Virtuoso, ...) chosen by configuration. Writes are whole
-named graphs replaced atomically (one graph per disclosure); reads are SPARQL.
+named graphs replaced (one graph per disclosure), several disclosures at a time as N-Quads where
+the backend can load them (``write_nquads``); reads are SPARQL. Readers of the embedded store on
+disk see the writes once the writer calls ``publish()`` (``search.snapshots``), whole or not at all.
 
 Personal data sits in separate "private" named graphs kept in separate storage;
 ``query(..., include_private=False)`` evaluates over the public graphs only (their union is the
@@ -126,6 +128,11 @@ class GraphStore(Protocol):
     def close(self) -> None:
         """Release files and connections."""
 
+    def publish(self) -> str | None:
+        """Make the writes so far visible to readers that open published snapshots; returns the
+        new generation's name. Backends whose readers see writes at once (memory, remote) do
+        nothing and return None."""
+
 
 def is_private_graph(iri: str) -> bool:
     return iri.startswith(PRIVATE_GRAPH_PREFIX)
@@ -172,6 +179,70 @@ def _ensure_builtin() -> None:
                      private_query_url=None, private_update_url=None:
                      RemoteSparqlStore(query_url, update_url, user=user, password=password, timeout=timeout,
                                        private_query_url=private_query_url, private_update_url=private_update_url))
+
+
+def graph_to_nquads(graph: Graph, graph_iri: str) -> bytes:
+    """N-Quads (UTF-8) of ``graph`` placed in the named graph ``graph_iri``."""
+    if not len(graph):
+        return b""
+    suffix = f"<{graph_iri}> .".encode()
+    lines = graph.serialize(format="nt", encoding="utf-8").splitlines()
+    # rdflib ends every N-Triples statement with " ."; the graph name goes before the dot.
+    return b"".join(line[:-1] + suffix + b"\n" for line in lines if line.endswith(b" ."))
+
+
+def graphs_from_nquads(data: bytes) -> dict[str, Graph]:
+    """rdflib graphs by graph name from N-Quads (named graphs only); parsed by Oxigraph, which
+    is an order of magnitude faster than rdflib's parser."""
+    import pyoxigraph as ox
+
+    from search.store_oxigraph import to_rdflib
+
+    graphs: dict[str, Graph] = {}
+    for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):
+        if isinstance(quad.graph_name, ox.NamedNode):
+            graph = graphs.setdefault(quad.graph_name.value, Graph())
+            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return graphs
+
+
+def graph_from_ntriples(data: bytes) -> Graph:
+    """An rdflib graph from N-Triples (parsed by Oxigraph)."""
+    import pyoxigraph as ox
+
+    from search.store_oxigraph import to_rdflib
+
+    graph = Graph()
+    for triple in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
+        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+    return graph
+
+
+def write_nquads(store: GraphStore, replace: list[str], public: bytes, private: bytes = b"") -> None:
+    """Replace the graphs named in ``replace`` with N-Quads data (several disclosures at once).
+
+    The embedded store loads the bytes with its bulk loader; other backends get the same graphs
+    through ``replace_graphs`` (one update)."""
+    loader = getattr(store, "load_nquads", None)
+    if loader is not None:
+        loader(replace, public, private, bulk=True)
+        return
+    graphs = graphs_from_nquads(public + private)
+    store.replace_graphs({iri: graphs.get(iri, Graph()) for iri in replace}
+                         | {iri: g for iri, g in graphs.items() if iri not in replace})
+
+
+def unknown_triples(store: GraphStore, graph_iri: str, ntriples: bytes) -> bytes:
+    """The N-Triples of ``ntriples`` not yet in the named graph, where the backend can tell
+    cheaply (the embedded store); otherwise all of them (adding a triple twice changes nothing)."""
+    method = getattr(store, "unknown_triples", None)
+    return method(graph_iri, ntriples) if method is not None else ntriples
+
+
+def publish(store: GraphStore) -> str | None:
+    """``store.publish()`` where the backend has it (a backend from before snapshots may not)."""
+    method = getattr(store, "publish", None)
+    return method() if method is not None else None
 
 
 def ntriples_of(graph: Graph) -> str:

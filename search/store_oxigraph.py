@@ -3,17 +3,29 @@
 Chosen over rdflib's in-memory store because it is one to two orders of magnitude faster on the
 joins and aggregates budget questions need (see shared/PERF-NOTES.md). Python code here only
 moves whole graphs in and SPARQL out; the work happens inside Oxigraph.
+
+Writes go through Oxigraph's loaders as N-Quads (``load_nquads``; the bulk loader for batches of
+disclosures), not as SPARQL ``INSERT DATA`` text, which cost several times more per disclosure.
+Readers on disk open published generations (``search.snapshots``), never the primary the writer
+is changing, so ``budgetkg ingest`` can run while ``budgetkg serve`` answers.
 """
 from __future__ import annotations
 
+import json
+import os
+import threading
+import time
 from pathlib import Path
+from typing import Iterable
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ontology.errors import StoreError
-from search.store import QueryKind, QueryResult, is_private_graph, ntriples_of
+from search import snapshots
+from search.snapshots import current_snapshot  # noqa: F401  (part of this module's interface)
+from search.store import QueryKind, QueryResult, graph_to_nquads, is_private_graph, ntriples_of
 
 _EXPORT_FORMATS = {
     "trig": ox.RdfFormat.TRIG, "nq": ox.RdfFormat.N_QUADS, "nquads": ox.RdfFormat.N_QUADS,
@@ -51,32 +63,99 @@ class OxigraphStore:
     other named graphs: public queries then run over the union of all graphs of the public store
     (``PATH/public``), which is both leak-proof and fast — restricting a query to a list of graphs
     instead made Oxigraph 40x slower at 100 disclosures.
+
+    On disk there is one writer (``read_only=False``, the primary stores, RocksDB's lock) and any
+    number of readers (``read_only=True``), which open the current published generation
+    (``search.snapshots``) and follow a newer one within ``FOLLOW_CHECK_S``. The writer makes its
+    work visible with ``publish()``; a store made before snapshots existed is published by its
+    first writer, and until then readers open its primary read-only.
     """
 
     name = "oxigraph"
+    FOLLOW_CHECK_S = 1.0
 
     def __init__(self, path: str | Path | None, read_only: bool = False):
         self.path = Path(path) if path is not None else None
+        self.read_only = bool(read_only and self.path is not None)
+        self.generation: str | None = None
+        # Disclosure graphs an interrupted write left incomplete, restored or removed on opening.
+        self.recovered: list[str] = []
+        self._checked_at = 0.0
+        self._follow_lock = threading.Lock()
+        self._dirty = False  # written since the last publish
         try:
             if self.path is None:
-                self._store, self._private = ox.Store(), ox.Store()
+                self._stores = (ox.Store(), ox.Store())
                 self.name = "memory"
-            elif read_only:
-                self._store = ox.Store.read_only(str(self.path / "public"))
-                private = self.path / "private"
-                self._private = ox.Store.read_only(str(private)) if (private / "CURRENT").exists() else ox.Store()
+            elif self.read_only:
+                self._open_reader()
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(self.path / "public"))
-                self._private = ox.Store(str(self.path / "private"))
+                self._stores = (ox.Store(str(self.path / "public")), ox.Store(str(self.path / "private")))
         except OSError as exc:
-            hint = " (is another budgetkg process, e.g. `budgetkg serve`, using it?)" if "lock" in str(exc).lower() else ""
+            hint = " (is another budgetkg process, e.g. `budgetkg ingest`, using it?)" if "lock" in str(exc).lower() else ""
             raise StoreError(f"cannot open the graph store at {self.path}: {exc}{hint}") from None
+        if self.path is not None and not self.read_only:
+            self.recovered = self._recover()
+            if snapshots.current_snapshot(self.path) is None:
+                self.publish()  # a store from before snapshots: give its readers a generation
+
+    # The public and the private store as one pair, swapped together when a reader follows a
+    # newer generation (a query running meanwhile keeps the pair it started with).
+    @property
+    def _store(self):
+        return self._stores[0]
+
+    @property
+    def _private(self):
+        return self._stores[1]
 
     @staticmethod
     def exists(path: str | Path) -> bool:
         """Whether an on-disk store has been created at ``path``."""
         return (Path(path) / "public" / "CURRENT").exists()
+
+    # ------------------------------------------------------------ generations (readers)
+
+    def _open_reader(self) -> None:
+        public, private, generation = snapshots.open_read_only(self.path)
+        self._stores = (public, private if private is not None else ox.Store())
+        self.generation = generation
+        self._checked_at = time.monotonic()
+
+    def reopen_if_stale(self, force: bool = False) -> bool:
+        """A reader moves to the newest published generation; True if it moved.
+
+        Checked at most every ``FOLLOW_CHECK_S`` (reading one small file) unless ``force``."""
+        if not self.read_only:
+            return False
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.FOLLOW_CHECK_S:
+            return False
+        with self._follow_lock:
+            self._checked_at = now
+            latest = snapshots.current_generation(self.path)
+            if latest is None or latest == self.generation:
+                return False
+            try:
+                self._open_reader()
+            except OSError as exc:
+                raise StoreError(f"cannot open generation {latest} of the graph store at {self.path}: {exc}") from None
+            return True
+
+    def publish(self) -> str | None:
+        """Make what was written visible to readers: checkpoint the primary as a new generation,
+        make it current, prune old ones. Returns its name (None for a memory store)."""
+        if self.path is None:
+            return None
+        if self.read_only:
+            raise StoreError("a read-only store cannot publish; open the store for writing")
+        try:
+            self.generation = snapshots.publish(self._store, self._private, self.path)
+        except OSError as exc:
+            raise StoreError(f"publishing a snapshot of the graph store at {self.path} failed: {exc}") from None
+        self._dirty = False
+        return self.generation
 
     # ------------------------------------------------------------ writes
 
@@ -84,19 +163,133 @@ class OxigraphStore:
         self.replace_graphs({graph_iri: triples})
 
     def replace_graphs(self, graphs: dict[str, Graph], additions: dict[str, Graph] | None = None) -> None:
-        # One SPARQL update is one Oxigraph transaction: readers see either the old graphs or the
-        # new ones, and a failure midway leaves the store as it was. The private part is written
-        # first, so a failure there leaves the public graphs untouched.
-        private = {iri: g for iri, g in graphs.items() if is_private_graph(iri)}
-        public = {iri: g for iri, g in graphs.items() if not is_private_graph(iri)}
-        if private:
-            self._update(self._private, _replace_text(private, {}), private)
-        self._update(self._store, _replace_text(public, additions or {}), {**public, **(additions or {})})
+        additions = additions or {}
+        private = {iri: g for iri, g in {**graphs, **additions}.items() if is_private_graph(iri)}
+        public = {iri: g for iri, g in {**graphs, **additions}.items() if not is_private_graph(iri)}
+        if self.path is None:
+            # In memory the live store is what readers query: one SPARQL update is one transaction,
+            # so they see the old graphs or the new ones. The private part goes first, so a
+            # failure there leaves the public graphs untouched.
+            if private:
+                replaced = {iri: g for iri, g in graphs.items() if is_private_graph(iri)}
+                self._update(self._private, _replace_text(replaced, {i: g for i, g in additions.items()
+                                                                      if is_private_graph(i)}), private)
+            replaced = {iri: g for iri, g in graphs.items() if not is_private_graph(iri)}
+            added = {iri: g for iri, g in additions.items() if not is_private_graph(iri)}
+            self._update(self._store, _replace_text(replaced, added), {**replaced, **added})
+            return
+        public_nq = b"".join(graph_to_nquads(g, iri) for iri, g in public.items())
+        private_nq = b"".join(graph_to_nquads(g, iri) for iri, g in private.items())
+        self.load_nquads(list(graphs), public_nq, private_nq, bulk=False)
 
-    @staticmethod
-    def _update(store, text: str, graphs: dict) -> None:
+    def load_nquads(self, replace: Iterable[str], public: bytes, private: bytes = b"", *, bulk: bool = True) -> None:
+        """Drop the graphs named in ``replace``, then load N-Quads data: ``public`` into the public
+        store, ``private`` (graphs under the private prefix only) into the private one.
+
+        ``bulk`` uses Oxigraph's bulk loader (several times faster per quad, for batches of
+        disclosures), otherwise one transactional load. Neither is one transaction with the
+        drop; on disk that does not matter to readers, who see only published generations. A
+        failure puts the replaced graphs back as they were (their quads are kept in memory until
+        the load succeeded), and if the process dies midway a journal file lets the next writer
+        put them back as the current generation holds them: no half-written disclosure is ever
+        published.
+        """
+        self._require_writable()
+        replace = list(dict.fromkeys(replace))
+        if self.path is None:
+            bulk = False  # the bulk loader is for stores on disk
+        journal = self._journal_path()
+        if journal is not None and replace:
+            _write_json(journal, {"graphs": replace})
+        self._dirty = True
+        saved: dict[str, list] = {}
+        try:
+            for iri in replace:
+                target = self._private if is_private_graph(iri) else self._store
+                node = ox.NamedNode(iri)
+                if target.contains_named_graph(node):
+                    saved[iri] = list(target.quads_for_pattern(None, None, None, node))
+                    target.remove_graph(node)
+            for target, data in ((self._private, private), (self._store, public)):
+                if data:
+                    loader = target.bulk_load if bulk else target.load
+                    loader(data, format=ox.RdfFormat.N_QUADS)
+        except (OSError, SyntaxError, ValueError) as exc:
+            undone = self._put_back(replace, saved)
+            if undone and journal is not None:
+                journal.unlink(missing_ok=True)
+            shown = ", ".join(replace[:4]) + (f" and {len(replace) - 4} more" if len(replace) > 4 else "")
+            raise StoreError(f"writing graphs {shown} failed (they were left as they were): {exc}") from None
+        if journal is not None:
+            journal.unlink(missing_ok=True)
+
+    def _put_back(self, graphs: list[str], saved: dict[str, list]) -> bool:
+        """Give ``graphs`` the quads in ``saved`` again (none where absent); False if the disk failed."""
+        for iri in graphs:
+            target = self._private if is_private_graph(iri) else self._store
+            try:
+                target.remove_graph(ox.NamedNode(iri))
+                if saved.get(iri):
+                    target.extend(saved[iri])
+            except OSError:
+                return False  # the journal stays: the next writer puts them back from the snapshot
+        return True
+
+    def unknown_triples(self, graph_iri: str, ntriples: bytes) -> bytes:
+        """The N-Triples of ``ntriples`` that the named graph does not hold yet (point lookups)."""
+        if not ntriples:
+            return b""
+        graph = ox.NamedNode(graph_iri)
+        target = self._private if is_private_graph(graph_iri) else self._store
+        try:
+            missing = [t for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
+                       if ox.Quad(t.subject, t.predicate, t.object, graph) not in target]
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"reading graph {graph_iri} failed: {exc}") from None
+        return ox.serialize(missing, format=ox.RdfFormat.N_TRIPLES) if missing else b""
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the graph store at {self.path} is open read-only (a published snapshot); "
+                             "open it for writing to change it")
+
+    def _journal_path(self) -> Path | None:
+        return self.path / "WRITING.json" if self.path is not None else None
+
+    def _restore_published(self, graphs: list[str]) -> bool:
+        """Put ``graphs`` back as the current generation holds them (remove them where it has none)."""
+        snapshot = snapshots.current_snapshot(self.path)
+        saved: dict[str, list] = {}
+        if snapshot is not None:
+            try:
+                old = {"public": ox.Store.read_only(str(snapshot / "public")),
+                       "private": ox.Store.read_only(str(snapshot / "private"))}
+                for iri in graphs:
+                    source = old["private" if is_private_graph(iri) else "public"]
+                    saved[iri] = list(source.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
+            except OSError:
+                return False
+        return self._put_back(graphs, saved)
+
+    def _recover(self) -> list[str]:
+        """Undo a write the previous writer did not finish (its journal is still there)."""
+        journal = self._journal_path()
+        try:
+            graphs = json.loads(journal.read_text(encoding="utf-8"))["graphs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        if not self._restore_published(list(graphs)):
+            raise StoreError(f"an interrupted write left {journal} behind and the disclosures it names could not "
+                             "be put back; check the disk and try again")
+        journal.unlink(missing_ok=True)
+        self._dirty = True
+        return [g for g in graphs if not is_private_graph(g)]
+
+    def _update(self, store, text: str, graphs: dict) -> None:
+        self._require_writable()
         if not text:
             return
+        self._dirty = True
         try:
             store.update(text)
         except (OSError, SyntaxError, ValueError) as exc:
@@ -107,29 +300,34 @@ class OxigraphStore:
         self._update(self._store, sparql, {"(update)": None})
 
     def drop_graph(self, graph_iri: str) -> None:
+        self._require_writable()
         target = self._private if is_private_graph(graph_iri) else self._store
+        self._dirty = True
         target.update(f"DROP SILENT GRAPH <{graph_iri}>")
 
     def flush(self) -> None:
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             self._store.flush()
             self._private.flush()
 
     # ------------------------------------------------------------ reads
 
     def graph_names(self) -> list[str]:
-        names = list(self._store.named_graphs()) + list(self._private.named_graphs())
+        self.reopen_if_stale()
+        public, private = self._stores
+        names = list(public.named_graphs()) + list(private.named_graphs())
         return sorted(g.value for g in names if isinstance(g, ox.NamedNode))
 
     def _evaluation_store(self, include_private: bool):
         """The public store, or (rarely: admin use) a merged in-memory copy including private data."""
-        if not include_private or not any(True for _ in self._private.named_graphs()):
-            return self._store
+        self.reopen_if_stale()
+        public, private = self._stores
+        if not include_private or not any(True for _ in private.named_graphs()):
+            return public
         merged = ox.Store()
-        merged.extend(self._store.quads_for_pattern(None, None, None))
-        merged.extend(self._private.quads_for_pattern(None, None, None))
+        merged.extend(public.quads_for_pattern(None, None, None))
+        merged.extend(private.quads_for_pattern(None, None, None))
         return merged
-
     def query(self, sparql: str, *, include_private: bool = False, max_rows: int | None = None) -> QueryResult:
         try:
             raw = self._evaluation_store(include_private).query(sparql, use_default_graph_as_union=True)
@@ -177,9 +375,20 @@ class OxigraphStore:
         return triples.serialize(format=rdf_format) or b""
 
     def close(self) -> None:
-        if self._store is not None:
+        """Release the store; a writer first publishes what it wrote since its last publish (a
+        process that dies instead publishes nothing, and the next writer undoes its half-write)."""
+        if self._stores is not None:
+            if self._dirty and self.path is not None and not self.read_only:
+                self.publish()
             self.flush()
-        self._store = self._private = None  # RocksDB closes when the objects are collected
+        self._stores = None  # RocksDB closes when the objects are collected
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write a small JSON file atomically (a temporary file renamed over it)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _replace_text(replacements: dict[str, Graph], additions: dict[str, Graph]) -> str:

@@ -3,9 +3,11 @@
 ``POST /api/disclosures`` (multipart, field ``file``: .txt, .md, .pdf or .docx) needs the admin
 token and is refused outright when none is configured. The body size is checked before it is
 read (Content-Length against ``max_upload_bytes``); the file is parsed and stored through
-``api.service.ingest_file``, which replaces the disclosure's graphs atomically or stores nothing.
-After a successful upload the search index is brought up to date and the SPARQL workers are
-moved to a fresh snapshot, so the new document is searchable and queryable when the call returns.
+``api.service.ingest_file``, which replaces the disclosure's graphs whole or stores nothing. Serving
+the on-disk store, the upload writes to its primary (409 while `budgetkg ingest` holds it) and
+publishes a new generation. After a successful upload the search index is brought up to date and
+the SPARQL workers serve the new data, so the new document is searchable and queryable when the
+call returns.
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path as PathParam, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.app_state import refresh_after_write
+from api.app_state import open_writer, publish_upload, refresh_after_write
 from api.catalog import Catalog
 from api.deps import AdminDep, SettingsDep, StoreDep
 from api.http_errors import ApiError
 from api.service import ingest_file
+from ontology.errors import StoreError
 
 router = APIRouter(tags=["disclosures"])
 
@@ -96,7 +99,16 @@ def _ingest(state, store, name: str, suffix: str, data: bytes, settings):
     with state.write_lock, tempfile.TemporaryDirectory(prefix="budgetkg-upload-") as tmp:
         path = Path(tmp) / (name if Path(name).stem else "upload" + suffix)
         path.write_bytes(data)
-        outcome = ingest_file(store, path, name=name, max_bytes=settings.max_upload_bytes)
+        try:
+            with open_writer(store) as writer:
+                outcome = ingest_file(writer, path, name=name, max_bytes=settings.max_upload_bytes)
+                if outcome.ok and writer is not store:
+                    publish_upload(state.index, store, writer)
+        except StoreError as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise ApiError(409, "store_busy", "another process (e.g. `budgetkg ingest`) is writing the graph "
+                                              "store; retry when it is done", headers={"Retry-After": "30"}) from None
     if outcome.error:  # readers name the file they read: the user knows it by its own name
         outcome.error = outcome.error.replace(str(path), name)
     return outcome
