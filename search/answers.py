@@ -187,7 +187,7 @@ def _groups(answers: list[dict], en: bool, what: str) -> str:
     parts = []
     for (who, year), a in seen.items():
         bits = []
-        if a.get("total") is not None and a.get("valued"):
+        if a.get("total") is not None and a.get("valued") and a.get("unit") is None:
             bits.append(f"{fmt(a['total'])} 万元")
         if a.get("average") is not None and a.get("valued"):
             bits.append(("average " if en else "平均") + fmt(a["average"]) + _unit_word(a, en))
@@ -229,6 +229,11 @@ def _summary(q: Question, answers: list[dict], en: bool) -> str:
     if not n:
         return _nothing(q, en, subject, scope, what)
     first = answers[0]
+    if q.operation == "count" and first.get("count") is not None and q.counted == "county":
+        return (f"{first['count']} {what}{scope}" + (f" with {subject}" if subject else "") +
+                f": {_counties(answers, en)}. Items: {_items(answers, en)}." if en else
+                f"{scope}" + (f"涉及{subject}的" if subject else "") + f"县共{first['count']}个：{_counties(answers, en)}。"
+                f"明细：{_items(answers, en)}。")
     if q.operation == "count" and first.get("count") is not None:
         return (f"{first['count']} {what}{scope}" + (f" about {subject}" if subject else "") + f": {_items(answers, en)}."
                 if en else f"{scope}" + (f"涉及{subject}的" if subject else "") + f"{what}共{first['count']}个：{_items(answers, en)}。")
@@ -238,7 +243,7 @@ def _summary(q: Question, answers: list[dict], en: bool) -> str:
                     f"Items: {_items(answers, en)}." if en else
                     f"{scope}{subject}按公开文件：{_groups(answers, en, what)}。明细：{_items(answers, en)}。")
         lead = []
-        if first.get("total") is not None and first.get("valued"):
+        if first.get("total") is not None and first.get("valued") and q.intent != "indicators":
             lead.append(f"total {fmt(first['total'])} 万元" if en else f"合计{fmt(first['total'])}万元")
         if first.get("average") is not None and first.get("valued"):
             lead.append(("average " if en else "平均") + fmt(first["average"]) + _unit_word(first, en))

@@ -222,7 +222,11 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
     out.line_words = any(w in lowered for w in _LINE_WORDS)
     if not out.codes and out.line_words:
         out.codes = _unique([code for code, _, _ in gaz.classification_index.find(work, min_length=3)])
-    out.topics = _topics(work, matcher)
+    # A topic label inside a longer project name (专项业务费 in 医保专项业务费) names the project.
+    project_spans = [span for name, _, span in project_hits if name in out.projects]
+    out.topics = [m for m in _topics(work, matcher)
+                  if not m.span or not any(a <= m.span[0] and m.span[1] <= b and (b - a) > (m.span[1] - m.span[0])
+                                           for a, b in project_spans)]
 
     # 5. The shape.
     shape_text = _without_measure_words(lowered)
@@ -527,16 +531,18 @@ def _intent(q: Question, lowered: str) -> str:
         return "indicators"
     if q.categories and targeted:
         return "indicators"
+    if q.projects and q.operation == "change":
+        return "projects"
     if q.topics:
         if q.operation == "list" and any(w in lowered for w in _AMOUNT_WORDS):
             return "topic-amount"
         return "topic"
+    if q.line_words and q.operation in ("rank", "sum", "average", "count", "list") and (q.rank or q.operation != "list"):
+        return "lines"
     if q.measures and (q.departments or q.places or q.years or q.operation in ("rank", "sum", "average", "list",
                                                                                 "change", "compare")) \
             and not (q.operation == "count"):
         return "measure"
-    if q.line_words and q.operation in ("rank", "sum", "average", "count", "list") and (q.rank or q.operation != "list"):
-        return "lines"
     if q.projects and (q.operation == "change" or len(q.years) >= 2):
         return "projects"
     if q.operation == "count" and q.counted in ("county", "disclosure"):

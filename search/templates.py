@@ -78,16 +78,26 @@ def scope(q: Question) -> str:
         parts.append("VALUES ?scopeDept_ { " + " ".join(iri(d.iri) for d in q.departments) + " }\n"
                      "  ?d bkg:publishedBy ?scopeDept_ .")
     elif q.places:
-        parts.append("VALUES ?scopeTop_ { " + " ".join(iri(p.iri) for p in q.places) + " }\n"
-                     "  ?scopeArea_ bkg:partOf* ?scopeTop_ .\n  ?d bkg:publishedBy/bkg:area ?scopeArea_ .")
+        parts.append(below("?scopeArea_", "bkg:partOf", [p.iri for p in q.places])
+                     + "\n  ?d bkg:publishedBy/bkg:area ?scopeArea_ .")
     if q.years:
         parts.append("VALUES ?scopeYear_ { " + " ".join(number(y) for y in q.years) + " }\n"
                      "  ?d bkg:fiscalYear ?scopeYear_ .")
     return "\n  ".join(parts)
 
 
-def _topic_values(q: Question) -> str:
-    return "VALUES ?topic_ { " + " ".join(iri(m.topic.iri) for m in q.topics) + " }"
+def below(var: str, prop: str, iris: list[str]) -> str:
+    """``var`` is one of ``iris`` or below one of them along ``prop`` (skos:broader, bkg:partOf).
+
+    Written with the IRI itself as the end of the path: Oxigraph walks a zero-or-more path from a
+    constant, but with both ends variables (``?t skos:broader* ?top`` after ``VALUES ?top``) the
+    zero-length step matches every term of the graph first (0.65 s on five disclosures)."""
+    paths = [f"{{ {var} {prop}* {iri(i)} }}" for i in iris]
+    return paths[0][2:-2] + " ." if len(paths) == 1 else " UNION ".join(paths)
+
+
+def _topics_below(q: Question, var: str = "?t_") -> str:
+    return below(var, "skos:broader", [m.topic.iri for m in q.topics])
 
 
 def _topic_label_filter(q: Question, var: str) -> str:
@@ -138,8 +148,7 @@ def topic_selection(q: Question, gaz: Gazetteer) -> Selection:
     if gaz.has_topic_tags:
         # Tags written by search.topics (label and embedding evidence); narrower topics count
         # too. Only funded projects (money or a target table) are tagged.
-        where = f"""{_topic_values(q)}
-  ?t_ skos:broader* ?topic_ .
+        where = f"""{_topics_below(q)}
   ?iri bkg:topic ?t_ .
   ?d bkg:hasProject ?iri ."""
     else:
@@ -201,15 +210,13 @@ def indicator_selection(q: Question, gaz: Gazetteer) -> Selection | None:
     if q.projects:
         parts.append(_project_names(q, gaz, "?pj_") + "\n  ?pj_ bkg:hasIndicator ?iri .")
     elif q.topics and gaz.has_topic_tags:
-        parts.append(f"""{_topic_values(q)}
-  ?t_ skos:broader* ?topic_ .
+        parts.append(f"""{_topics_below(q)}
   ?pj_ bkg:topic ?t_ ; bkg:hasIndicator ?iri .""")
     elif q.topics:
         parts.append(f"?pj_ bkg:hasIndicator ?iri ; rdfs:label ?pjname_ .\n  {_topic_label_filter(q, '?pjname_')}")
     if q.categories:
-        categories = " ".join(iri(str(indicator_category_iri(c))) for c in q.categories)
-        parts.append(f"""VALUES ?category_ {{ {categories} }}
-  ?c_ skos:broader* ?category_ .
+        categories = [str(indicator_category_iri(c)) for c in q.categories]
+        parts.append(f"""{below("?c_", "skos:broader", categories)}
   ?iri bkg:indicatorLevel1|bkg:indicatorLevel2 ?c_ .""")
     if q.kinds:
         ors = " || ".join(f"CONTAINS(STR(?il_), {literal(k)})" for k in q.kinds)
@@ -235,8 +242,7 @@ def basis_selection(q: Question, gaz: Gazetteer) -> Selection | None:
     if q.projects:
         selector = _project_names(q, gaz, "?project") + "\n  ?d bkg:hasProject ?project ."
     elif q.topics and gaz.has_topic_tags:
-        selector = f"{_topic_values(q)}\n  ?t_ skos:broader* ?topic_ .\n  ?project bkg:topic ?t_ .\n" \
-                   "  ?d bkg:hasProject ?project ."
+        selector = f"{_topics_below(q)}\n  ?project bkg:topic ?t_ .\n  ?d bkg:hasProject ?project ."
     elif q.places or q.departments:
         selector = "?d bkg:hasProject ?project ."  # every project of the area/department in scope
     else:
@@ -349,10 +355,12 @@ def _aggregate(sel: Selection, where: str, aggregate: str, count_what: str, *, p
     cols = [f"(COUNT(DISTINCT {count_what}) AS ?count_)"]
     out = " (SAMPLE(?count_) AS ?count)"
     if with_value:
-        cols += ["(SUM(?value_) AS ?total_)", "(COUNT(?value_) AS ?valued_)"]
+        # An unbound value would make SUM/AVG an error (unbound): items without one add nothing,
+        # and ?valued_ says how many had one (the average divides by it; none: unbound).
+        cols += ["(SUM(COALESCE(?value_, 0)) AS ?total_)", "(COUNT(?value_) AS ?valued_)"]
         out += " (SAMPLE(?total_) AS ?total) (SAMPLE(?valued_) AS ?valued)"
         if aggregate == "average":
-            cols.append("(AVG(?value_) AS ?average_)")
+            cols.append("(SUM(COALESCE(?value_, 0)) / COUNT(?value_) AS ?average_)")
             out += " (SAMPLE(?average_) AS ?average)"
     group_var = "?d " if per_group else ""
     block = f"""
@@ -436,10 +444,9 @@ def negation_query(q: Question, gaz: Gazetteer) -> str:
     """Disclosures in scope none of whose funded projects is about the topic (or has the name):
     one row per disclosure, so the year that lacks it is stated."""
     if q.topics and gaz.has_topic_tags:
-        inner = f"""{_topic_values(q)}
-      ?t_ skos:broader* ?topic_ .
+        inner = f"""?d bkg:hasProject ?p_ .
       ?p_ bkg:topic ?t_ .
-      ?d bkg:hasProject ?p_ ."""
+      {_topics_below(q)}"""
     elif q.topics:
         inner = f"""?d bkg:hasProject ?p_ .
       ?p_ rdfs:label|skos:altLabel ?name_ .
