@@ -58,7 +58,9 @@ _SCAFFOLD_EN = re.compile(
     r"smallest|lowest|least|top|bottom|number|amount|amounts|there|their|its|and|or|that|this|than|between|"
     r"indicators?|targets?|aim(?:s)?|goal|rate|value|values|year|years|change|changed|compare|compared|"
     r"do not|don't|doesn't|without|lack|lacks|rank(?:ed|ing)?|order(?:ed)?|get|gets|got|receive[sd]?|"
-    r"allocate[sd]?|set|sets|put|puts|money|much|many|county's|counties'|area|areas|cities|city|district)\b",
+    r"allocate[sd]?|set|sets|put|puts|money|much|many|county's|counties'|area|areas|cities|city|district|"
+    r"subsidi[sz](?:e|es|ed|ing)|help(?:s|ed|ing)?|give(?:s|n)?|gave|provide[sd]?|cover(?:s|ed)?|offer(?:s|ed)?|"
+    r"invest(?:s|ed)?|put|towards?|about|related|relating|regarding|concerning|please|tell|can|you|i|we)\b",
     re.IGNORECASE)
 _SCAFFOLD_ZH = re.compile(
     r"哪些(?:县市?|市|区|地方|地区)?|哪个(?:县|市|区)?|哪几个(?:县|市)?|哪一?个|什么|多少钱?|有没有|没有|未|不|有|的|项目|资金|"
