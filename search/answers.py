@@ -16,8 +16,8 @@ from search.quantities import FAMILY_NAMES
 from search.sparql import text, value
 
 _EXTRA_TEXT = ("measure", "target_value", "level1", "level2", "topics", "title", "code", "unit")
-_EXTRA_NUMBERS = ("value", "count", "total", "valued", "average", "previous", "previous_year", "change", "basic",
-                  "project_amount")
+_EXTRA_NUMBERS = ("value", "count", "total", "valued", "average", "all_count", "all_total", "all_valued",
+                  "all_average", "previous", "previous_year", "change", "basic", "project_amount")
 
 
 def to_row(r: dict) -> dict:
@@ -42,7 +42,7 @@ def to_row(r: dict) -> dict:
         if r.get(key) is not None:
             v = _float(value(r.get(key)))
             if v is not None:
-                row[key] = int(v) if key in ("count", "valued", "previous_year") else v
+                row[key] = int(v) if key in ("count", "valued", "all_count", "all_valued", "previous_year") else v
     return row
 
 
@@ -192,11 +192,21 @@ def _groups(answers: list[dict], en: bool, what: str) -> str:
         if a.get("average") is not None and a.get("valued"):
             bits.append(("average " if en else "平均") + fmt(a["average"]) + _unit_word(a, en))
         if a.get("count") is not None:
-            bits.append(f"{a['count']} {what}" if en else f"{a['count']}个{what}")
+            bits.append(_n(a["count"], what) if en else f"{a['count']}个{what}")
         if a.get("valued") is not None and a.get("count") is not None and a["valued"] != a["count"]:
             bits.append(f"{a['valued']} with an amount" if en else f"其中{a['valued']}个列明金额")
+        if a.get("previous") is not None and a.get("change") is not None:
+            bits.append((f"year before {fmt(a['previous'])} 万元, change " if en else f"上年{fmt(a['previous'])}万元，变化")
+                        + ("+" if a["change"] >= 0 else "") + fmt(a["change"]))
         parts.append(f"{who} {year or ''}: {', '.join(bits)}" if en else f"{who}{year or ''}年：{'，'.join(bits)}")
     return "; ".join(parts) if en else "；".join(parts)
+
+
+def _n(count: int, what: str) -> str:
+    """"1 project", "2 projects" (``what`` is the plural)."""
+    if count != 1:
+        return f"{count} {what}"
+    return f"1 {what[:-3] + 'y' if what.endswith('ies') else what[:-1] if what.endswith('s') else what}"
 
 
 def _unit_word(a: dict, en: bool) -> str:
@@ -239,15 +249,22 @@ def _summary(q: Question, answers: list[dict], en: bool) -> str:
                 if en else f"{scope}" + (f"涉及{subject}的" if subject else "") + f"{what}共{first['count']}个：{_items(answers, en)}。")
     if q.operation in ("sum", "average", "change") and q.intent != "measure" and first.get("count") is not None:
         if q.per_group:
-            return (f"{subject or 'Amounts'}{scope} per disclosure: {_groups(answers, en, what)}. "
+            overall = ""
+            if first.get("all_total") is not None and first.get("all_valued") and q.intent != "indicators":
+                overall = (f" All together: {fmt(first['all_total'])} 万元 over {_n(first['all_count'], what)}." if en
+                           else f"合计{fmt(first['all_total'])}万元（共{first['all_count']}个{what}）。")
+            elif first.get("all_average") is not None and first.get("all_valued"):
+                overall = (f" Overall average: {fmt(first['all_average'])}{_unit_word(first, en)}." if en
+                           else f"总平均{fmt(first['all_average'])}{_unit_word(first, en)}。")
+            return (f"{subject or 'Amounts'}{scope} per disclosure: {_groups(answers, en, what)}.{overall} "
                     f"Items: {_items(answers, en)}." if en else
-                    f"{scope}{subject}按公开文件：{_groups(answers, en, what)}。明细：{_items(answers, en)}。")
+                    f"{scope}{subject}按公开文件：{_groups(answers, en, what)}。{overall}明细：{_items(answers, en)}。")
         lead = []
         if first.get("total") is not None and first.get("valued") and q.intent != "indicators":
             lead.append(f"total {fmt(first['total'])} 万元" if en else f"合计{fmt(first['total'])}万元")
         if first.get("average") is not None and first.get("valued"):
             lead.append(("average " if en else "平均") + fmt(first["average"]) + _unit_word(first, en))
-        lead.append(f"over {first['count']} {what}" if en else f"共{first['count']}个{what}")
+        lead.append(f"over {_n(first['count'], what)}" if en else f"共{first['count']}个{what}")
         if first.get("valued") is not None and first["valued"] != first["count"]:
             lead.append(f"{first['valued']} of them with a value" if en else f"其中{first['valued']}个有数值")
         return (f"{subject or what}{scope}: {', '.join(lead)}. Items: {_items(answers, en)}." if en

@@ -87,7 +87,9 @@ DEPARTMENT_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 # The organ part of a department name after an area ("乐亭县" + "财政局").
-_ORGAN = re.compile(r"[\u4e00-\u9fff]{1,10}?(?:委员会|办公室|服务中心|中心|局|委|厅|院|所|站|队|馆|办)")
+# Only the suffixes that name an organ unambiguously: 办 (代办员), 所 (所有), 中心 ... also end
+# ordinary words; the organs they end are caught through DEPARTMENT_TYPES instead.
+_ORGAN = re.compile(r"[\u4e00-\u9fff]{2,10}?(?:委员会|办公室|局|委|厅)")
 # One-character words that end a place name on its left: 在涿州市, 和霸州市, 各县, 哪个县.
 _LEFT_STOPS = set("的在和与及或从对给为是有了年个哪些各每全本该其他我此那这省市县区旗州盟里内外间")
 # Characters that, right after a suffix, make it part of a word: 县级, 市场, 区域, 省份, 州长.

@@ -60,12 +60,14 @@ _SCAFFOLD_EN = re.compile(
     r"do not|don't|doesn't|without|lack|lacks|rank(?:ed|ing)?|order(?:ed)?|get|gets|got|receive[sd]?|"
     r"allocate[sd]?|set|sets|put|puts|money|much|many|county's|counties'|area|areas|cities|city|district|"
     r"subsidi[sz](?:e|es|ed|ing)|help(?:s|ed|ing)?|give(?:s|n)?|gave|provide[sd]?|cover(?:s|ed)?|offer(?:s|ed)?|"
-    r"invest(?:s|ed)?|put|towards?|about|related|relating|regarding|concerning|please|tell|can|you|i|we)\b",
+    r"invest(?:s|ed)?|put|towards?|about|related|relating|regarding|concerning|please|tell|can|you|i|we|"
+    r"legal|basis|based|documents?|cite[sd]?|citing|justif(?:y|ies|ied)|policy|policies|grounds?)\b",
     re.IGNORECASE)
 _SCAFFOLD_ZH = re.compile(
     r"哪些(?:县市?|市|区|地方|地区)?|哪个(?:县|市|区)?|哪几个(?:县|市)?|哪一?个|什么|多少钱?|有没有|没有|未|不|有|的|项目|资金|"
     r"经费|安排|开展|用于|支出|预算|花了|花|在|上|了|吗|呢|？|\?|最大|最小|最高|最低|最多|最少|合计|总共|一共|平均|"
-    r"各县|每个县|分别|金额|多少个|几个|数量|指标|绩效|目标|排名|前|是|为|和|与|及|年|县|市|区")
+    r"各县|每个县|分别|金额|多少个|几个|数量|指标|绩效|目标|排名|前|是|为|和|与|及|年|县|市|区|立项依据|依据|文件|文号|"
+    r"引用|根据|政策")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
 
@@ -216,7 +218,7 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
     out.missing = _missing(work, gaz, out, held_spans, known_spans)
 
     # 4. The question's content: measures, projects, topics, indicator kinds, codes by name.
-    out.measures = _measures(lowered)
+    out.measures = _measures(lowered, scoped=bool(out.places or out.departments or out.years))
     out.projects = _unique([name for name, _, span in project_hits
                             if not any(span[0] >= a and span[1] <= b for a, b in held_spans)])
     out.categories = indicator_categories(lowered)
@@ -240,8 +242,8 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
     _settle(out, lowered, shape_text)
 
     # 6. A topic by meaning, when no label names one and the question is about what money goes to.
-    if not out.topics and out.intent in ("indicators", "unknown", "projects") and matcher.embedder is not None \
-            and any(w in lowered for w in _TOPICAL_WORDS) and not out.projects:
+    if not out.topics and out.intent in ("indicators", "unknown", "projects", "basis") and matcher.embedder is not None \
+            and any(w in lowered for w in _TOPICAL_WORDS + _BASIS_WORDS) and not out.projects:
         remainder = _remainder(work, [n for p in out.places for n in p.names]
                                + [d.label for d in out.departments] + [str(y) for y in out.years]
                                + [m.text for m in out.missing] + out.kinds)
@@ -265,6 +267,8 @@ def _settle(q: Question, lowered: str, shape_text: str) -> None:
         q.rank = "desc"
     if q.intent == "topic-amount" and not (_SUM_WORDS_EN.search(shape_text) or _SUM_WORDS_ZH.search(shape_text)):
         q.per_group = True
+    if q.operation == "change" and q.intent in ("topic", "topic-amount"):
+        q.per_group = True  # each year's total beside the same department's year before
 
 
 def _unique(seq: list) -> list:
@@ -337,10 +341,15 @@ def _missing(text: str, gaz: Gazetteer, q: Question, held_spans: list[tuple[int,
 # ------------------------------------------------------------------ shape words
 
 
-def _measures(lowered: str) -> list[str]:
+# Measure words that name a measure only when the question also names an area, department or
+# year ("the budget of 兴县"); on their own they are just "budget money" for something.
+_WEAK_MEASURE_WORDS = ("budget", "budget of", "预算是多少", "预算多少", "支出预算", "收支预算")
+
+
+def _measures(lowered: str, *, scoped: bool = True) -> list[str]:
     found = []
     for prop, (_, _, triggers) in MEASURES.items():
-        if any(t in lowered for t in triggers):
+        if any(t in lowered for t in triggers if scoped or t not in _WEAK_MEASURE_WORDS):
             found.append(prop)
     # "项目支出" also contains the generic "支出"; a specific measure beats the total.
     specific = [m for m in found if m != "totalExpenditure"]
@@ -364,7 +373,8 @@ def _without_measure_words(lowered: str) -> str:
 
 # Words that say the question is about what money goes to (so a topic may be looked up by meaning).
 _TOPICAL_WORDS = ("fund", "pay", "spend", "spent", "support", "financ", "budget for", "project", "programme",
-                  "program", "indicator", "subsid", "allocat", "money for", "on ", "哪些县", "哪些市", "哪些地区",
+                  "program", "indicator", "subsid", "allocat", "money", "budget", "cost", "expens", "which count",
+                  "what count", "on ", "哪些县", "哪个县", "哪些市", "哪些地区", "钱", "费",
                   "项目", "资金", "经费", "资助", "补助", "支出", "花", "指标", "用于", "安排")
 _INDICATOR_WORDS = ("indicator", "kpi", "performance target", "performance goal", "绩效指标", "指标", "绩效目标",
                     "目标值", "三级指标")
@@ -374,7 +384,7 @@ _DISCLOSURE_WORDS = ("disclosure", "disclose", "published", "公开", "披露", 
 _AMOUNT_WORDS = ("how much", "多少", "金额", "amount", "spend", "spent", "花了", "花费", "总额", "合计", "budgeted",
                  "万元", "yuan")
 _PROJECT_WORDS = ("project", "programme", "program", "项目", "专项", "scheme")
-_BASIS_WORDS = ("legal basis", "basis", "based on", "which documents", "what documents", "policy documents",
+_BASIS_WORDS = ("legal basis", "basis", "based on", "justify", "justifies", "justified", "grounds for", "which documents", "what documents", "policy documents",
                 "documents cited", "documents does", "cite which", "cited by", "立项依据", "法律依据", "政策依据", "依据",
                 "根据什么", "哪些文件", "引用了哪些", "引用哪些", "哪些文号", "文号有哪些", "哪些政策文件")
 _LINE_WORDS = ("科目", "功能分类", "经济分类", "budget line", "line item", "classification", "expenditure line",

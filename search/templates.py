@@ -290,7 +290,8 @@ def items_query(sel: Selection, q: Question, *, aggregate: str | None = None, co
     if aggregate:
         base = "\n  ".join(b for b in (scope(q), sel.where) if b)
         agg_block, agg_vars = _aggregate(sel, where if value_needed else base, aggregate, count_what,
-                                         per_group=q.per_group, value_in_where=value_needed)
+                                         per_group=q.per_group, value_in_where=value_needed,
+                                         previous=(q.operation == "change"))
     value_vars = " (SAMPLE(?value_) AS ?value)" if value_needed else ""
     change_block, change_vars = (_project_change() if change else ("", ""))
     if ranked and value_needed:
@@ -341,8 +342,10 @@ def _per_group_top(inner_vars: str, where: str, direction: str, n: int) -> str:
 
 
 def _aggregate(sel: Selection, where: str, aggregate: str, count_what: str, *, per_group: bool,
-               value_in_where: bool) -> tuple[str, str]:
-    """COUNT/SUM/AVG over the whole selection (not just the rows listed), overall or per ?d.
+               value_in_where: bool, previous: bool = False) -> tuple[str, str]:
+    """COUNT/SUM/AVG over the whole selection (not just the rows listed): overall, or per ?d and
+    overall (columns ``all_count``, ``all_total`` ...); with ``previous``, each disclosure's total
+    beside the total of the same department's year before (``previous``, ``change``).
     ``where`` is the selection with its scope (and its value, when ``value_in_where``)."""
     with_value = aggregate in ("sum", "average") and sel.value is not None
     if with_value and not value_in_where:
@@ -352,23 +355,48 @@ def _aggregate(sel: Selection, where: str, aggregate: str, count_what: str, *, p
         where += "\n      ?d bkg:publishedBy/bkg:area ?area_ ."
     inner_vars = "?iri ?d" + (" ?value_" if with_value or value_in_where else "") + \
         (" ?area_" if count_what == "?area_" else "")
-    cols = [f"(COUNT(DISTINCT {count_what}) AS ?count_)"]
-    out = " (SAMPLE(?count_) AS ?count)"
-    if with_value:
-        # An unbound value would make SUM/AVG an error (unbound): items without one add nothing,
-        # and ?valued_ says how many had one (the average divides by it; none: unbound).
-        cols += ["(SUM(COALESCE(?value_, 0)) AS ?total_)", "(COUNT(?value_) AS ?valued_)"]
-        out += " (SAMPLE(?total_) AS ?total) (SAMPLE(?valued_) AS ?valued)"
-        if aggregate == "average":
-            cols.append("(SUM(COALESCE(?value_, 0)) / COUNT(?value_) AS ?average_)")
-            out += " (SAMPLE(?average_) AS ?average)"
-    group_var = "?d " if per_group else ""
-    block = f"""
-  {{ SELECT {group_var}{" ".join(cols)} WHERE {{
-    {{ SELECT DISTINCT {inner_vars} WHERE {{
+    items = f"""{{ SELECT DISTINCT {inner_vars} WHERE {{
       {where}
-    }} }}
-  }}{" GROUP BY ?d" if per_group else ""} }}"""
+    }} }}"""
+
+    def columns(prefix: str) -> tuple[list[str], str]:
+        cols = [f"(COUNT(DISTINCT {count_what}) AS ?{prefix}count_)"]
+        out = f" (SAMPLE(?{prefix}count_) AS ?{prefix}count)"
+        if with_value:
+            # An unbound value would make SUM/AVG an error (unbound): items without one add
+            # nothing, and ?valued_ says how many had one (the average divides by it).
+            cols += [f"(SUM(COALESCE(?value_, 0)) AS ?{prefix}total_)", f"(COUNT(?value_) AS ?{prefix}valued_)"]
+            out += f" (SAMPLE(?{prefix}total_) AS ?{prefix}total) (SAMPLE(?{prefix}valued_) AS ?{prefix}valued)"
+            if aggregate == "average":
+                cols.append(f"(SUM(COALESCE(?value_, 0)) / COUNT(?value_) AS ?{prefix}average_)")
+                out += f" (SAMPLE(?{prefix}average_) AS ?{prefix}average)"
+        return cols, out
+
+    cols, out = columns("")
+    if not per_group:
+        return f"""
+  {{ SELECT {" ".join(cols)} WHERE {{
+    {items}
+  }} }}""", out
+    block = f"""
+  {{ SELECT ?d {" ".join(cols)} WHERE {{
+    {items}
+  }} GROUP BY ?d }}"""
+    all_cols, all_out = columns("all_")
+    block += f"""
+  {{ SELECT {" ".join(all_cols)} WHERE {{
+    {items}
+  }} }}"""
+    out += all_out
+    if previous and with_value:
+        block += f"""
+  OPTIONAL {{ ?d bkg:publishedBy ?sameDept_ ; bkg:fiscalYear ?thisYear_ .
+    {{ SELECT ?sameDept_ ?prevYear_ (SUM(COALESCE(?value_, 0)) AS ?previous_) WHERE {{
+      {items}
+      ?d bkg:publishedBy ?sameDept_ ; bkg:fiscalYear ?prevYear_ .
+    }} GROUP BY ?sameDept_ ?prevYear_ }}
+    FILTER(?prevYear_ = ?thisYear_ - 1) }}"""
+        out += " (SAMPLE(?previous_) AS ?previous) ((SAMPLE(?total_) - SAMPLE(?previous_)) AS ?change)"
     return block, out
 
 
