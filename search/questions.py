@@ -86,6 +86,7 @@ class Question:
     language: str  # "zh" or "en"
     topics: list[TopicMatch] = field(default_factory=list)
     places: list[Place] = field(default_factory=list)
+    scope_areas: list[str] = field(default_factory=list)  # the places and every area inside them
     departments: list[Department] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)  # normalised 文号
@@ -209,6 +210,7 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
         if place:
             places.append(place)
     out.places = _unique(places)
+    out.scope_areas = sorted(set().union(*(gaz.within(p.iri) for p in out.places))) if out.places else []
     out.years = sorted({int(y) for y in _YEAR.findall(work)})
 
     # 3. What the question names that is not held.
