@@ -166,8 +166,8 @@ def _item(a: dict, en: bool) -> str:
 
 def _items(answers: list[dict], en: bool, limit: int = 8) -> str:
     shown = "; ".join(_item(a, en) for a in answers[:limit]) if en else "；".join(_item(a, en) for a in answers[:limit])
-    more = len(answers) - limit
-    return shown + ((f"; and {more} more" if en else f"；另有{more}项") if more > 0 else "")
+    # The rest are in the table; their number is not restated (a summary states only row values).
+    return shown + (("; …" if en else "；……") if len(answers) > limit else "")
 
 
 def _counties(answers: list[dict], en: bool) -> str:
@@ -309,7 +309,7 @@ def _summary(q: Question, answers: list[dict], en: bool) -> str:
     if q.intent == "indicators":
         items = ("; " if en else "；").join(f"{a['label']} {a.get('target_value') or ''} ({_who(a)})".strip()
                                            for a in answers[:20])
-        more = (f" and {n - 20} more" if en else f"等{n}个") if n > 20 else ""
+        more = ("; …" if en else "等") if n > 20 else ""
         cond = f" with a target {q.comparison.text}" if (q.comparison and en) else ""
         cond_zh = f"目标{q.comparison.text}的" if q.comparison else ""
         return (f"{n} indicator{'s' if n != 1 else ''}{cond}{scope}: {items}{more}." if en

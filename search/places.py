@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from search.names import NameIndex
-from search.place_names_data import NOT_PLACE_WORDS
 
 # Province-level divisions: (full name, short name, English name). Same order and names as
 # ingest/gazetteer.py PROVINCES (tests/test_questions_places.py checks that they agree).
@@ -90,6 +89,11 @@ DEPARTMENT_TYPES: dict[str, tuple[str, ...]] = {
 # Only the suffixes that name an organ unambiguously: 办 (代办员), 所 (所有), 中心 ... also end
 # ordinary words; the organs they end are caught through DEPARTMENT_TYPES instead.
 _ORGAN = re.compile(r"[\u4e00-\u9fff]{2,10}?(?:委员会|办公室|局|委|厅)")
+# Words shaped like a place name that are not one (base of two or three characters + 县/市/旗).
+_GENERIC_AREA_WORDS = {"大城市", "小城市", "中城市", "新城市", "老城市", "都市", "城市", "试点县", "试点市", "贫困县",
+                       "重点县", "示范县", "示范市", "山区县", "边境县", "农业县", "工业县", "人口大县", "产粮大县",
+                       "困难县", "财政困难县", "地级市", "县级市", "副省级市", "直辖市", "省辖市", "计划单列市",
+                       "自治旗", "城关镇", "超大城市", "特大城市", "中小城市", "大中城市"}
 # One-character words that end a place name on its left: 在涿州市, 和霸州市, 各县, 哪个县.
 _LEFT_STOPS = set("的在和与及或从对给为是有了年个哪些各每全本该其他我此那这省市县区旗州盟里内外间")
 # Characters that, right after a suffix, make it part of a word: 县级, 市场, 区域, 省份, 州长.
@@ -161,7 +165,7 @@ def chinese_place_mentions(text: str) -> list[PlaceMention]:
         if len(base) < 2 or (start > 0 and _is_cjk(text[start - 1]) and text[start - 1] not in _LEFT_STOPS):
             continue  # no clear left edge: part of a longer word
         candidate = text[start:end]
-        if {candidate, candidate[1:], candidate[-2:]} & NOT_PLACE_WORDS:
+        if candidate in _GENERIC_AREA_WORDS or candidate[1:] in _GENERIC_AREA_WORDS:
             continue  # 大城市, 试点县: ordinary words
         if any(a < end and start < b for a, b in taken):
             continue
@@ -212,9 +216,10 @@ _PROVINCE_NAMES = {full for full, _, _ in PROVINCES}
 
 
 def department_types(text: str) -> list[tuple[str, tuple[int, int]]]:
-    """(department type, span) for each organ a question names (财政局, "finance bureau")."""
+    """(department type, span) for each organ a question names (财政局, "finance bureau"), in
+    the order they are written."""
     index = _department_index()
-    return [(kind, span) for kind, _, span in index.find(text, min_length=2)]
+    return sorted(((kind, span) for kind, _, span in index.find(text, min_length=2)), key=lambda ks: ks[1])
 
 
 @lru_cache(maxsize=1)

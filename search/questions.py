@@ -244,12 +244,15 @@ def parse_question(question: str, gaz: Gazetteer, matcher: TopicMatcher) -> Ques
     _settle(out, lowered, shape_text)
 
     # 6. A topic by meaning, when no label names one and the question is about what money goes to.
+    # A question already answerable without a topic ("the largest projects of 乐亭县") does not
+    # go looking for one in its leftover words.
+    answerable = out.intent == "projects" and (out.places or out.departments or out.years)
     if not out.topics and out.intent in ("indicators", "unknown", "projects", "basis") and matcher.embedder is not None \
-            and any(w in lowered for w in _TOPICAL_WORDS + _BASIS_WORDS) and not out.projects:
+            and any(w in lowered for w in _TOPICAL_WORDS + _BASIS_WORDS) and not out.projects and not answerable:
         remainder = _remainder(work, [n for p in out.places for n in p.names]
                                + [d.label for d in out.departments] + [str(y) for y in out.years]
                                + [m.text for m in out.missing] + out.kinds)
-        if len(remainder) >= 2:
+        if _has_content(remainder):
             vec = matcher.embedder.encode_queries([remainder])
             matches = matcher.embedding_matches(vec, matcher.embedder.profile.question_threshold)[0]
             if matches:
@@ -315,20 +318,23 @@ def _missing(text: str, gaz: Gazetteer, q: Question, held_spans: list[tuple[int,
         if _overlaps(m.span, known_spans) or m.name in held_labels or m.text in held_labels:
             continue
         missing.append(Missing("area", m.name, m.text))
-    # Departments: an organ the graph holds for no area (财政局), or one after a held area that is
-    # not that area's (乐亭县财政局 when only 乐亭县医疗保障局 is held).
+    # Departments: an organ after a held area that is not that area's (乐亭县财政局 when only
+    # 乐亭县医疗保障局 is held), or an organ the graph holds for no area at all (教育局).
     held_kinds = gaz.department_kinds
+    dept_spans = [s for _, _, s in gaz.department_index.find(text)]
+    organ_spans: list[tuple[int, int]] = []
+    for place, _, span in gaz.place_index.find(text, min_length=2):
+        if _overlaps(span, dept_spans):
+            continue
+        organ = organ_after(text, span[1])
+        if organ and organ not in held_kinds and not gaz.department_index.find(text[span[0]:span[1]] + organ):
+            name = text[span[0]:span[1]] + organ
+            missing.append(Missing("department", name, name))
+            organ_spans.append((span[0], span[1] + len(organ)))
     for kind, span in department_types(text):
-        if kind in held_kinds or _overlaps(span, [s for d, _, s in gaz.department_index.find(text)]):
+        if kind in held_kinds or _overlaps(span, dept_spans + organ_spans):
             continue
         missing.append(Missing("department", kind, text[span[0]:span[1]]))
-    for place, _, span in gaz.place_index.find(text, min_length=2):
-        organ = organ_after(text, span[1])
-        if organ and not gaz.department_index.get(place.label + organ) and organ not in held_kinds \
-                and not any(m.kind == "department" for m in missing):
-            name = text[span[0]:span[1]] + organ
-            if not gaz.department_index.find(name):
-                missing.append(Missing("department", name, name))
     for y in q.years:
         if y not in gaz.years:
             missing.append(Missing("year", str(y), str(y)))
@@ -452,8 +458,8 @@ _CHANGE = re.compile(
     r"\bchange(?:d|s)?\b|\bincrease(?:d|s)?\b|\bdecrease(?:d|s)?\b|\bgr[oe]w(?:n|th)?\b|\bfell\b|\brose\b|\btrend\b|"
     r"\bfrom \d{4} to \d{4}\b|\bbetween \d{4} and \d{4}\b|"
     r"同比|比上年|较上年|与上年相比|变化|增长|增加了|减少了|下降|上升|变动|增减")
-_SINGULAR = re.compile(r"\bwhich (?:project|indicator|line|budget line|item|programme|target)\b|\bthe (?:largest|"
-                       r"biggest|highest|smallest|lowest|most expensive|cheapest) (?:project|indicator|line|"
+_SINGULAR = re.compile(r"\bwhich (?:project|indicator|line|budget line|item|programme|target)\b|\bthe (?:single |one )?"
+                       r"(?:largest|biggest|highest|smallest|lowest|most expensive|cheapest) (?:project|indicator|line|"
                        r"budget line|item|programme|target|one)\b(?!s)|哪个项目|哪一个项目|哪项|哪个指标|哪一项|哪条|"
                        r"哪个科目|最(?:大|小|高|低|多|少)的(?:项目|指标|科目|一项|一个)")
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -630,6 +636,13 @@ def indicator_kinds(text: str, lowered: str) -> list[str]:
         if len(word) >= 2 and word not in ("满意度",) and not word.endswith("满意度"):
             kinds.append(word)
     return _unique(kinds)
+
+
+def _has_content(remainder: str) -> bool:
+    """Enough words left to mean something: two English words, or two Chinese characters."""
+    words = [w for w in re.findall(r"[A-Za-z]{3,}", remainder)]
+    cjk = sum(1 for ch in remainder if "\u4e00" <= ch <= "\u9fff")
+    return len(words) >= 2 or cjk >= 2 or (len(words) == 1 and cjk >= 1)
 
 
 def _remainder(question: str, names: list[str]) -> str:
