@@ -174,10 +174,25 @@ def chinese_place_mentions(text: str) -> list[PlaceMention]:
     return sorted(found, key=lambda p: p.span)
 
 
+def pinyin_syllable_count(word: str) -> int:
+    """How many pinyin syllables ``word`` splits into (fewest), or 0 when it does not split."""
+    from search.place_names_data import PINYIN_SYLLABLES
+
+    w = word.lower()
+    best = [0] + [-1] * len(w)
+    for end in range(1, len(w) + 1):
+        for start in range(max(0, end - 6), end - 1):  # two letters at least: not 嗯 "n", 呣 "m"
+            if best[start] >= 0 and w[start:end] in PINYIN_SYLLABLES:
+                if best[end] < 0 or best[start] + 1 < best[end]:
+                    best[end] = best[start] + 1
+    return max(best[-1], 0)
+
+
 def english_place_mentions(text: str) -> list[PlaceMention]:
-    """Place names written in English: "X County/City/..." for a capitalised X, province names, and
+    """Place names written in English: "X County/City/..." for a capitalised X, province names,
     pinyin names from the table written as proper nouns ("Zhuozhou"), after in/from/of, or before
-    a place word ("zhuozhou city")."""
+    a place word ("zhuozhou city"), and other capitalised words made of two or more pinyin
+    syllables ("Baoding") in the same positions."""
     _, by_stem = _place_table()
     found: list[PlaceMention] = []
 
@@ -207,9 +222,22 @@ def english_place_mentions(text: str) -> list[PlaceMention]:
                     or previous in ("in", "from", "of", "for", "at", "does", "did")):
                 add(sp, names[0])
                 break
+        else:
+            previous = tokens[i - 1][0].lower() if i else ""
+            proper = word[0].isupper() and not word.isupper() and i > 0
+            bare = re.sub(r"'s$", "", word)
+            if (proper or previous in ("in", "from", "does", "did")) and bare.lower() not in _EN_NOT_PINYIN_PLACES \
+                    and len(bare) >= 5 and pinyin_syllable_count(bare) >= 2:
+                add((span[0], span[0] + len(bare)), bare)
     return sorted(found, key=lambda p: p.span)
 
 
+# English words that happen to split into pinyin syllables.
+_EN_NOT_PINYIN_PLACES = {"china", "change", "changes", "manage", "language", "angle", "bang", "hang", "panda",
+                         "sofa", "banana", "tongue", "nine", "gene", "genie", "shine", "tie", "die", "lie", "pie",
+                         "hen", "men", "ten", "den", "pen", "zen", "xian", "wuhan", "longer", "hanging", "singe",
+                         "dining", "mining", "lining", "wining", "fine", "line", "mine", "dine", "pine", "wine",
+                         "tense", "dense", "sense", "bench", "ohio", "lao", "nao", "dao", "tao", "mao", "pao"}
 _EN_DETERMINERS = {"the", "which", "what", "each", "every", "a", "this", "that", "per", "any", "other", "all",
                    "many", "same", "one", "whole", "our", "their", "its", "how", "in", "of", "for", "by"}
 _PROVINCE_NAMES = {full for full, _, _ in PROVINCES}

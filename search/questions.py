@@ -426,8 +426,6 @@ _KIND_WORDS_EN = [
     ("publicity", "宣传"), ("inspection", "检查"), ("training", "培训"), ("assistance rate", "救助率"),
     ("operating rate", "运行率"), ("uptime", "运行率"), ("accuracy", "准确率"),
 ]
-_KIND_ZH = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:率|满意度|人数|人次|知晓度)")
-_KIND_LEFT_SCAFFOLD = re.compile(r"^(?:哪些县|哪些|哪个县|哪个|各县|每个县|有|的|其|将|把|对|在|中|里|县|市|区|年|目标|指标)+")
 
 _RANK_WORDS = {
     "desc": ("largest", "biggest", "highest", "most", "greatest", "maximum", "top", "best funded", "最大", "最多",
@@ -629,13 +627,24 @@ def indicator_categories(lowered: str) -> list[str]:
 
 def indicator_kinds(text: str, lowered: str) -> list[str]:
     """Words an indicator's label must contain (覆盖率, 知晓率, 参保人数), from English cue words or
-    Chinese words ending in 率/满意度/人数/人次 (satisfaction is left to its category)."""
+    Chinese words ending in 率/人数/人次 (satisfaction is left to its category): the suffix with up
+    to two characters before it, cut at words that are not part of a name (的, 目标, 指标 ...)."""
     kinds = [zh for en, zh in _KIND_WORDS_EN if re.search(r"(?<![a-z])" + re.escape(en), lowered)]
-    for m in _KIND_ZH.finditer(text):
-        word = _KIND_LEFT_SCAFFOLD.sub("", m.group())
-        if len(word) >= 2 and word not in ("满意度",) and not word.endswith("满意度"):
+    for m in _KIND_SUFFIX.finditer(text):
+        before = text[max(0, m.start() - 2):m.start()]
+        for stop in _KIND_STOPS:
+            cut = before.rfind(stop)
+            if cut >= 0:
+                before = before[cut + len(stop):]
+        before = "".join(ch for ch in before if "\u4e00" <= ch <= "\u9fff")
+        word = before + m.group()
+        if len(word) >= 2:
             kinds.append(word)
     return _unique(kinds)
+
+
+_KIND_SUFFIX = re.compile(r"率|人数|人次|知晓度")
+_KIND_STOPS = ("的", "目标", "指标", "哪些", "哪个", "是", "为", "有", "中", "里", "和", "与", "县", "市", "年", "个")
 
 
 def _has_content(remainder: str) -> bool:
