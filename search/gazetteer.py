@@ -151,6 +151,13 @@ class Gazetteer:
     def classification_index(self) -> NameIndex[str]:
         return NameIndex((name, code) for name, code in self.classifications if len(name) >= 3)
 
+    def warm(self) -> "Gazetteer":
+        """Build every name table now (at start-up), not on the first question that needs it."""
+        for table in ("place_index", "department_index", "english_place_index", "project_index",
+                      "classification_index", "children"):
+            getattr(self, table)
+        return self
+
     # ------------------------------------------------------------ holdings
 
     def holdings_in(self, places: list[Place] | None = None, departments: list[Department] | None = None,

@@ -62,7 +62,7 @@ def ask(question: str, store: GraphStore, index: "SearchIndex | None" = None) ->
 def gazetteer(store: GraphStore, index) -> gazmod.Gazetteer:
     """The store's gazetteer, cached per index generation when the index wraps this store."""
     if index is not None and getattr(index, "store", None) is store:
-        return index.cached("gazetteer", lambda: gazmod.build_gazetteer(store))
+        return index.cached("gazetteer", lambda: gazmod.build_gazetteer(store).warm())
     return gazmod.build_gazetteer(store)
 
 

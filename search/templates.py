@@ -39,7 +39,7 @@ from search.questions import MEASURES, Question
 from search.sparql import PREFIXES, iri, literal, number
 from search.topics import load_topics
 
-MAX_ROWS = 500  # rows an answer may list
+MAX_ROWS = 200  # rows an answer lists (the query asks for one more, to know it was cut)
 DEFAULT_TOP = 10  # rows of a ranking that names no N ("the largest projects")
 
 CONTEXT_VARS = ("(SAMPLE(?county_) AS ?county) (SAMPLE(?department_) AS ?department) "
@@ -368,7 +368,7 @@ def _limit(q: Question, ranked: bool) -> int:
         return q.limit
     if ranked and q.operation == "rank" and q.singular:
         return 1
-    return MAX_ROWS
+    return MAX_ROWS + 1
 
 
 def _per_group_top(inner_vars: str, where: str, direction: str, n: int) -> str:
@@ -383,7 +383,7 @@ def _per_group_top(inner_vars: str, where: str, direction: str, n: int) -> str:
       {where}
     }} }}
       FILTER(?otherValue_ {beats} ?value_ || (?otherValue_ = ?value_ && STR(?other_) < STR(?iri))) }}
-  }} GROUP BY {inner_vars} HAVING(COUNT(?other_) < {n}) LIMIT {MAX_ROWS}"""
+  }} GROUP BY {inner_vars} HAVING(COUNT(?other_) < {n}) LIMIT {MAX_ROWS + 1}"""
 
 
 def _aggregate(sel: Selection, where: str, aggregate: str, count_what: str, *, per_group: bool,
@@ -470,7 +470,7 @@ def measure_query(q: Question, gaz: Gazetteer) -> str:
     where = "\n    ".join(b for b in (scope(q), f"VALUES ?measure {{ {' '.join('bkg:' + m for m in measures)} }}",
                                       "?d a bkg:Disclosure ; ?measure ?value_ .",
                                       _comparison_filter(q) if q.comparison is not None else "") if b)
-    limit = q.limit or MAX_ROWS
+    limit = q.limit or MAX_ROWS + 1
     order_inner = f" ORDER BY {direction}(?value_) ?d" if ranked else ""
     agg_block, agg_vars = "", ""
     if q.operation in ("sum", "average", "count"):
@@ -537,7 +537,7 @@ WHERE {{
     MINUS {{
       {inner}
     }}
-  }} LIMIT {MAX_ROWS} }}
+  }} LIMIT {MAX_ROWS + 1} }}
   BIND(?d AS ?iri)
   OPTIONAL {{ ?d rdfs:label ?label_ }}
   OPTIONAL {{ ?d bkg:totalExpenditure ?amount_ }}{context("?d")}
