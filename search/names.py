@@ -42,7 +42,8 @@ class NameIndex(Generic[T]):
         table = self._ascii if name.isascii() else self._cjk
         key = name.lower() if name.isascii() else name
         bucket = table[len(key)].setdefault(key, [])
-        if obj not in bucket:
+        # Identity, not ==: dataclass equality compares every field, and names repeat a lot.
+        if not any(o is obj for o in bucket):
             bucket.append(obj)
             self._size += 1
 

@@ -591,6 +591,9 @@ def _missing_is_fatal(q: Question) -> bool:
         return True
     if "area" in kinds and not q.places and not q.departments:
         return True
+    # 河北省涿州市: the area not held is the narrower one; answering for all of 河北省 would drop it.
+    if "area" in kinds and not q.departments and all(p.level in ("province", "prefecture") for p in q.places):
+        return True
     if "year" in kinds and not [y for y in q.years if y not in {int(m.name) for m in q.missing if m.kind == "year"}]:
         return True
     return False
