@@ -398,13 +398,16 @@ def _aggregate(sel: Selection, where: str, aggregate: str, count_what: str, *, p
     if with_value and not value_in_where:
         # Items without a value still count; SUM/AVG skip them.
         where += f"\n      OPTIONAL {{ {sel.value} }}"
-    if count_what == "?area_":
-        where += "\n      ?d bkg:publishedBy/bkg:area ?area_ ."
-    inner_vars = "?iri ?d" + (" ?value_" if with_value or value_in_where else "") + \
-        (" ?area_" if count_what == "?area_" else "")
+    inner_vars = "?iri ?d" + (" ?value_" if with_value or value_in_where else "")
     items = f"""{{ SELECT DISTINCT {inner_vars} WHERE {{
       {where}
     }} }}"""
+    if count_what in ("?area_", "?d") and not with_value:
+        # Counting counties or disclosures: the distinct disclosures first, then their areas
+        # (one lookup per disclosure instead of one per item).
+        items = f"""{{ SELECT DISTINCT ?d WHERE {{
+      {where}
+    }} }}""" + ("\n    ?d bkg:publishedBy/bkg:area ?area_ ." if count_what == "?area_" else "")
 
     def columns(prefix: str) -> tuple[list[str], str]:
         cols = [f"(COUNT(DISTINCT {count_what}) AS ?{prefix}count_)"]

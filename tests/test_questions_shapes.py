@@ -271,3 +271,28 @@ def test_hostile_text_cannot_change_the_shape_of_any_template(env, question, suf
     assert hostile["sparql"] == clean["sparql"]
     assert [a["iri"] for a in hostile["answers"]] == [a["iri"] for a in clean["answers"]]
     assert store.count_triples() == before
+
+
+# ------------------------------------------------------------------ topics in other words
+
+
+def test_every_topic_has_at_least_three_english_paraphrases():
+    from search.topics import load_topics
+
+    for topic in load_topics():
+        paraphrases = [l for l in topic.labels if l.lang == "en" and l.kind == "altLabel"]
+        assert len(paraphrases) >= 3, topic.slug
+
+
+@pytest.mark.parametrize("question, slug", [
+    ("who pays for the care of disabled elderly people", "long-term-care-insurance"),
+    ("which counties help poor people pay their insurance premiums", "insurance-premium-subsidy"),
+    ("which counties fight fraud against the medical insurance fund", "fund-supervision"),
+    ("哪些县给困难群众发放生活补助", "hardship-living-assistance"),
+    ("哪些县有办公室装修的项目", "office-renovation"),
+])
+def test_topics_named_in_other_words_are_found(env, question, slug):
+    store, index = env
+    answer = ask(question, store, index)
+    assert [t["slug"] for t in answer["interpretation"]["topics"]] == [slug]
+    assert answer["answers"], answer["summary"]
