@@ -1,6 +1,6 @@
 """Retrieval quality on the bundled seed disclosures: dense vs lexical vs hybrid, and ``ask``.
 
-Usage: ``python benchmarks/retrieval_eval.py [--verbose] [--model NAME]``
+Usage: ``python benchmarks/retrieval_eval.py [--verbose] [--model NAME] [--questions FILE]``
 
 The question set below is ours, written by reading the five seeds (ingest/samples): English and
 Chinese, paraphrases, codes and 文号. Each search case lists what counts as a right hit (a label
@@ -11,6 +11,12 @@ pattern, and the county where it matters). Printed per ranking mode:
 - answer accuracy: share of cases whose top hit is right (what a user reads first).
 
 The ``ask`` cases check the structured answer (the set of counties, or the amount) instead.
+
+``--questions FILE`` scores a question file in the shared format (benchmarks/questions_dev.json,
+the blind set): per question the expected rows found, extra rows (when the list is complete), their
+order (rankings), the count or value stated in a row, and "nothing held" answered with no rows; and
+precision@5 of ``similar`` for its similar-indicator entries. Printed overall, per shape and per
+language; ``--verbose`` lists what each failed question got.
 """
 from __future__ import annotations
 
@@ -205,13 +211,166 @@ def evaluate_ask(store, index, verbose: bool) -> float:
     return right / len(ASK_CASES)
 
 
+# ------------------------------------------------------------------ question files (dev and blind sets)
+
+
+def _norm(text) -> str:
+    """Width, punctuation and spaces folded away, for comparing labels as printed."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", str(text or "")).lower()
+    text = text.replace("〔", "[").replace("〕", "]").replace("【", "[").replace("】", "]")
+    return re.sub(r"[\s\W_]+", "", text)
+
+
+_NOT_STATED_NUMBERS = ("fiscal_year", "previous_year", "source")  # numbers in a row that state no answer
+
+
+def row_matches(expected: dict, row: dict) -> bool:
+    """An answer row has every field the expected (partial) row gives."""
+    for key, want in expected.items():
+        if key == "evidence":
+            continue
+        got = row.get(key)
+        if key == "fiscal_year":
+            if got is None or int(got) != int(want):
+                return False
+        elif key == "amount":
+            if got is None or abs(float(got) - float(want)) > 0.01:
+                return False
+        elif key in ("label", "target_value", "county", "department", "project"):
+            a, b = _norm(want), _norm(got)
+            if key == "county":
+                if a != b:
+                    return False
+            elif not b or not (a in b or b in a):
+                return False
+        elif got != want:
+            return False
+    return True
+
+
+def _states_number(answers: list[dict], number: float, unit: str | None, *, rows_count_ok: bool) -> bool:
+    targets = [float(number)]
+    if unit and unit.strip() == "元":
+        targets.append(float(number) / 10000)  # rows are in 万元
+    if unit and unit.strip() == "亿元":
+        targets.append(float(number) * 10000)
+    for a in answers:
+        for key, v in a.items():
+            if key in _NOT_STATED_NUMBERS or isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            if any(abs(v - t) <= 0.01 for t in targets):
+                return True
+    return rows_count_ok and len(answers) == int(number)
+
+
+def score_question(case: dict, answer: dict) -> dict:
+    """Checks of one question: each applicable one is 1.0 (right) to 0.0; ``ok`` when all pass."""
+    expect = case.get("expect", {})
+    answers = answer["answers"]
+    checks: dict[str, float] = {}
+    if expect.get("none"):
+        checks["none"] = float(not answers)
+    else:
+        rows = expect.get("rows") or []
+        if rows:
+            found = [any(row_matches(r, a) for a in answers) for r in rows]
+            checks["rows"] = sum(found) / len(rows)
+            if expect.get("complete"):
+                extra = [a for a in answers if not any(row_matches(r, a) for r in rows)]
+                checks["extra"] = 1.0 - len(extra) / len(answers) if answers else 1.0
+            if expect.get("ordered"):
+                head = answers[:len(rows)]
+                checks["order"] = float(len(head) == len(rows) and all(row_matches(r, a) for r, a in zip(rows, head)))
+        elif not answers:
+            checks["rows"] = 0.0  # something was expected (a count, a value) and nothing came back
+        if expect.get("count") is not None:
+            checks["count"] = float(_states_number(answers, expect["count"], None, rows_count_ok=True))
+        if expect.get("value") is not None:
+            checks["value"] = float(_states_number(answers, expect["value"], expect.get("unit"), rows_count_ok=False))
+    score = sum(checks.values()) / len(checks) if checks else 0.0
+    return {"ok": bool(checks) and all(v == 1.0 for v in checks.values()), "score": score, "checks": checks}
+
+
+def _hit_matches(relevant: dict, hit: dict) -> bool:
+    a, b = _norm(relevant.get("label")), _norm(hit.get("label"))
+    if not b or not (a in b or b in a):
+        return False
+    if relevant.get("county") and hit.get("county") and _norm(relevant["county"]) != _norm(hit["county"]):
+        return False
+    if relevant.get("fiscal_year") and hit.get("fiscal_year") and int(relevant["fiscal_year"]) != int(hit["fiscal_year"]):
+        return False
+    return True
+
+
+def evaluate_question_file(store, index, path: Path, verbose: bool) -> dict:
+    """Score every question (and similar-indicator entry) of a question file; print the table."""
+    import json
+
+    from search.qa import ask
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    results = []
+    for case in data.get("questions", []):
+        t0 = time.perf_counter()
+        answer = ask(case["question"], store, index)
+        res = score_question(case, answer) | {"id": case.get("id"), "shape": case.get("shape", "?"),
+                                              "lang": case.get("lang", "?"), "ms": (time.perf_counter() - t0) * 1000}
+        results.append(res)
+        if verbose and not res["ok"]:
+            got = [(a.get("county"), a.get("fiscal_year"), (a.get("label") or "")[:30], a.get("amount"),
+                    {k: a[k] for k in ("count", "total", "average", "value") if k in a}) for a in answer["answers"][:6]]
+            print(f"  [{case.get('id')} {case.get('shape')}] {case['question']!r}: "
+                  f"{ {k: round(v, 2) for k, v in res['checks'].items()} } intent={answer['interpretation']['intent']}"
+                  f"/{answer['interpretation'].get('operation')} got {len(answer['answers'])} rows {got}")
+    similar = []
+    for entry in data.get("similar", []):
+        hits = index.similar(entry["question"], k=5) if index is not None else []
+        relevant = entry.get("relevant") or []
+        good = sum(1 for h in hits[:5] if any(_hit_matches(r, h) for r in relevant))
+        similar.append({"id": entry.get("id"), "lang": entry.get("lang", "?"), "p@5": good / 5})
+        if verbose and good < 5:
+            print(f"  [{entry.get('id')} similar] {entry['question']!r}: {good}/5 — "
+                  f"{[(h.get('label'), h.get('county')) for h in hits[:5]]}")
+    _print_question_table(results, similar, path)
+    return {"questions": results, "similar": similar}
+
+
+def _print_question_table(results: list[dict], similar: list[dict], path: Path) -> None:
+    def line(name: str, rs: list[dict]) -> str:
+        ok = sum(r["ok"] for r in rs)
+        return f"{name:<16} {len(rs):>4} {ok:>5} {ok / len(rs):>8.3f} {sum(r['score'] for r in rs) / len(rs):>8.3f}"
+
+    print(f"\nquestions from {path}: {len(results)}")
+    if results:
+        print(f"{'':<16} {'n':>4} {'right':>5} {'accuracy':>8} {'score':>8}")
+        print(line("overall", results))
+        for key in ("lang", "shape"):
+            for value in sorted({r[key] for r in results}):
+                print(line(f"{key} {value}", [r for r in results if r[key] == value]))
+        ms = sorted(r["ms"] for r in results)
+        print(f"ask time: p50 {ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms")
+    if similar:
+        print(f"similar indicators: {len(similar)} entries, mean precision@5 "
+              f"{sum(s['p@5'] for s in similar) / len(similar):.3f}")
+        for lang in sorted({s["lang"] for s in similar}):
+            rs = [s for s in similar if s["lang"] == lang]
+            print(f"  {lang}: {sum(s['p@5'] for s in rs) / len(rs):.3f} ({len(rs)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="List the cases each mode gets wrong.")
     parser.add_argument("--model", default="use-multilingual", help="Embedding model (name or path).")
+    parser.add_argument("--questions", type=Path, default=None,
+                        help="Score a question file (dev or blind set format) instead of the built-in cases.")
     args = parser.parse_args()
     store, index, folder = build(args.model)
     try:
+        if args.questions is not None:
+            evaluate_question_file(store, index, args.questions, args.verbose)
+            return
         results = evaluate_search(index, args.verbose)
         en = sum(1 for c in SEARCH_CASES if re.fullmatch(r"[A-Za-z ,'-]+", c.query))
         print(f"\nsearch: {len(SEARCH_CASES)} cases ({en} English, {len(SEARCH_CASES) - en} Chinese, codes or 文号), "

@@ -7,6 +7,8 @@ Lào-tíng, not Lè-tíng), which is why it is used rather than a per-character 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pypinyin import lazy_pinyin
 
 # Suffix of an area name -> the English words that follow a romanised name.
@@ -23,6 +25,16 @@ def _variants(syllables: list[str]) -> set[str]:
     return {joined, joined.replace("lv", "lu"), joined.replace("lv", "lü"), joined.replace("nv", "nu")}
 
 
+@lru_cache(maxsize=100_000)
+def _phrase(text: str) -> tuple[str, ...]:
+    return tuple(lazy_pinyin(text))
+
+
+@lru_cache(maxsize=20_000)
+def _char(ch: str) -> str:
+    return lazy_pinyin(ch)[0]
+
+
 def english_names(label: str) -> list[str]:
     """Lower-case English names of an area label (empty for labels that are not Chinese)."""
     if not label or label.isascii():
@@ -35,7 +47,7 @@ def english_names(label: str) -> list[str]:
     names: set[str] = set()
     # The place reading from the phrase dictionary, and the everyday per-character reading that
     # people who do not know the place reading type (乐亭: Laoting and Leting).
-    stems = _variants(lazy_pinyin(base)) | _variants([lazy_pinyin(ch)[0] for ch in base])
+    stems = _variants(_phrase(base)) | _variants([_char(ch) for ch in base])
     for stem in stems:
         for word in words:
             names.add(f"{stem} {word}")
