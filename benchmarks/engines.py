@@ -1,0 +1,238 @@
+"""The representative SPARQL set on three engines, side by side, with the same graph.
+
+Usage::
+
+    python benchmarks/engines.py --home HOME [--engines embedded,oxigraph-server,virtuoso]
+                                 [--rounds R] [--json OUT]
+
+``HOME`` is a budgetkg home whose store holds the corpus (for instance ``benchmarks/scale.py
+--sizes 1000 --keep``, or ``budgetkg --home HOME ingest <synthetic corpus>``). Its public graphs
+are exported once as N-Quads and bulk-loaded into
+
+- **embedded**: the store itself (pyoxigraph on disk, read-only, queried in this process — what
+  ``budgetkg sparql`` does);
+- **oxigraph-server**: ``oxigraph load`` into a fresh folder, then ``oxigraph serve-read-only
+  --union-default-graph`` on 127.0.0.1 (pip package ``oxigraph``);
+- **virtuoso**: a throwaway ``virtuoso-t`` (Debian ``virtuoso-opensource``; started the way the
+  tests start it, ``tests/virtuoso_support.py``), loaded with its bulk loader (``ld_dir`` +
+  ``rdf_loader_run``) into one graph per disclosure.
+
+The queries, with constants taken from the store so that every engine answers the same thing:
+point lookup (everything about one project), aggregate by county and year (project money summed),
+topic query (projects tagged with a policy topic, with their county), and the 3-hop join project →
+indicator → legal basis (文号) with ORDER BY/LIMIT. Printed: load time per engine, then p50 / max
+milliseconds per query and engine over ``--rounds`` rounds, and the row counts (which must agree).
+Servers are queried over HTTP (form-encoded POST, JSON results) — the cost a remote store adds is
+part of the figure, as it is for a user.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PREFIXES = """PREFIX bkg: <https://w3id.org/budgetkg/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+"""
+
+
+def queries(project: str, topic: str) -> dict[str, str]:
+    return {
+        "point lookup": PREFIXES + f"SELECT ?p ?o WHERE {{ <{project}> ?p ?o }}",
+        "aggregate by county and year": PREFIXES + """
+SELECT ?county ?year (SUM(?amount) AS ?total) (COUNT(?p) AS ?projects) WHERE {
+  ?d bkg:hasProject ?p ; bkg:fiscalYear ?year ; bkg:publishedBy/bkg:area/rdfs:label ?county .
+  ?p bkg:amount ?amount .
+} GROUP BY ?county ?year ORDER BY DESC(?total) ?county ?year LIMIT 1000""",
+        "topic query": PREFIXES + f"""
+SELECT ?county ?year ?project ?amount WHERE {{
+  ?p bkg:topic <{topic}> ; rdfs:label ?project ; bkg:fromDisclosure ?d .
+  OPTIONAL {{ ?p bkg:amount ?amount }}
+  ?d bkg:fiscalYear ?year ; bkg:publishedBy/bkg:area/rdfs:label ?county .
+}} ORDER BY ?county ?year ?project LIMIT 1000""",
+        "3-hop project-indicator-basis": PREFIXES + """
+SELECT ?project ?indicator ?number WHERE {
+  ?p a bkg:Project ; rdfs:label ?project ; bkg:hasIndicator ?i ; bkg:legalBasis ?doc .
+  ?i rdfs:label ?indicator . ?doc bkg:documentNumber ?number .
+} ORDER BY ?number ?project ?indicator LIMIT 100""",
+    }
+
+
+def constants(store) -> tuple[str, str]:
+    """A project that has indicators and a basis, and the most used topic."""
+    project = next(iter(store.query(PREFIXES + """
+SELECT ?p WHERE { ?p a bkg:Project ; bkg:hasIndicator ?i ; bkg:legalBasis ?doc } LIMIT 1""").rows))[0]
+    topic = next(iter(store.query(PREFIXES + """
+SELECT ?t (COUNT(?p) AS ?n) WHERE { ?p bkg:topic ?t } GROUP BY ?t ORDER BY DESC(?n) LIMIT 1""").rows))[0]
+    return str(project), str(topic)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Embedded:
+    name = "embedded"
+
+    def __init__(self, home: Path):
+        from search.store import open_store
+
+        self.store = open_store("oxigraph", path=home / "store", read_only=True)
+        self.load_s = 0.0
+
+    def run(self, query: str) -> int:
+        return len(list(self.store.query(query).rows))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class HttpEngine:
+    """Queries over HTTP, the way a remote store sends them."""
+
+    url = ""
+
+    def run(self, query: str) -> int:
+        import httpx
+
+        r = httpx.post(self.url, data={"query": query}, headers={"Accept": "application/sparql-results+json"},
+                       timeout=600)
+        r.raise_for_status()
+        return len(r.json()["results"]["bindings"])
+
+
+class OxigraphServer(HttpEngine):
+    name = "oxigraph-server"
+
+    def __init__(self, nquads: Path, work: Path):
+        import httpx
+
+        binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+        folder = work / "oxigraph-server"
+        t0 = time.perf_counter()
+        subprocess.run([binary, "load", "--location", str(folder), "--file", str(nquads)], check=True,
+                       capture_output=True)
+        self.load_s = time.perf_counter() - t0
+        port = _free_port()
+        self.process = subprocess.Popen([binary, "serve-read-only", "--location", str(folder), "--bind",
+                                         f"127.0.0.1:{port}", "--union-default-graph"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.url = f"http://127.0.0.1:{port}/query"
+        for _ in range(300):
+            try:
+                if httpx.post(self.url, data={"query": "ASK {}"}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+
+    def close(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(30)
+
+
+class Virtuoso(HttpEngine):
+    name = "virtuoso"
+
+    def __init__(self, nquads: Path, work: Path):
+        from tests.virtuoso_support import VirtuosoServer
+
+        self.server = VirtuosoServer(work / "virtuoso").start()
+        self.url = self.server.sparql_url
+        data = self.server.folder / "load"
+        data.mkdir()
+        os.link(nquads, data / "data.nq") if nquads.stat().st_dev == data.stat().st_dev else shutil.copy(nquads, data)
+        t0 = time.perf_counter()
+        # .nq files carry their graphs; the third argument is only the fallback graph.
+        self.server.isql(f"ld_dir('{data}', 'data.nq', 'https://w3id.org/budgetkg/graph/unknown');")
+        self.server.isql("rdf_loader_run();")
+        self.server.isql("checkpoint;")
+        self.load_s = time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+def export_public(home: Path, out: Path) -> int:
+    from search.store import open_store
+
+    store = open_store("oxigraph", path=home / "store", read_only=True)
+    try:
+        data = store.export("nq", include_private=False)
+    finally:
+        store.close()
+    out.write_bytes(data)
+    return data.count(b"\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True, help="a budgetkg home holding the corpus")
+    parser.add_argument("--engines", default="embedded,oxigraph-server,virtuoso")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="budgetkg-engines-"))
+    work.mkdir(parents=True, exist_ok=True)
+    wanted = args.engines.split(",")
+    embedded = Embedded(args.home)
+    project, topic = constants(embedded.store)
+    qs = queries(project, topic)
+    engines = [embedded] if "embedded" in wanted else []
+    nquads = work / "public.nq"
+    if set(wanted) - {"embedded"}:
+        t0 = time.perf_counter()
+        quads = export_public(args.home, nquads)
+        print(f"exported {quads:,} public quads in {time.perf_counter() - t0:.1f} s", flush=True)
+    try:
+        for name, cls in (("oxigraph-server", OxigraphServer), ("virtuoso", Virtuoso)):
+            if name in wanted:
+                print(f"loading {name} ...", flush=True)
+                engines.append(cls(nquads, work))
+                print(f"  loaded in {engines[-1].load_s:.1f} s", flush=True)
+        results: dict = {"home": str(args.home), "load_s": {e.name: round(e.load_s, 1) for e in engines},
+                         "queries": {}}
+        for label, query in qs.items():
+            row = results["queries"][label] = {}
+            for engine in engines:
+                engine.run(query)  # warm-up: caches, first-use compilation
+                times, rows = [], None
+                for _ in range(args.rounds):
+                    t0 = time.perf_counter()
+                    rows = engine.run(query)
+                    times.append((time.perf_counter() - t0) * 1000)
+                row[engine.name] = {"p50_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1),
+                                    "rows": rows}
+        width = 22
+        print("\n" + f"{'query':<32}" + "".join(f"{e.name:>{width}}" for e in engines))
+        for label, row in results["queries"].items():
+            cells = "".join(f"{row[e.name]['p50_ms']:>10.1f} ms ({row[e.name]['rows']:>4} r)" for e in engines)
+            print(f"{label:<32}{cells}")
+        print(f"{'load (s)':<32}" + "".join(f"{e.load_s:>{width}.1f}" for e in engines))
+        agree = all(len({v['rows'] for v in row.values()}) == 1 for row in results["queries"].values())
+        print("row counts agree across engines" if agree else "ROW COUNTS DIFFER between engines")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    finally:
+        for engine in engines:
+            engine.close()
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
