@@ -73,9 +73,12 @@ SELECT ?project ?indicator ?number WHERE {
 def constants(store) -> tuple[str, str]:
     """A project that has indicators and a basis, and the most used topic."""
     project = next(iter(store.query(PREFIXES + """
-SELECT ?p WHERE { ?p a bkg:Project ; bkg:hasIndicator ?i ; bkg:legalBasis ?doc } LIMIT 1""").rows))[0]
-    topic = next(iter(store.query(PREFIXES + """
-SELECT ?t (COUNT(?p) AS ?n) WHERE { ?p bkg:topic ?t } GROUP BY ?t ORDER BY DESC(?n) LIMIT 1""").rows))[0]
+SELECT ?p WHERE { ?p a bkg:Project ; bkg:hasIndicator ?i ; bkg:legalBasis ?doc } LIMIT 1""").rows))["p"]
+    tagged = store.query(PREFIXES + """
+SELECT ?t (COUNT(?p) AS ?n) WHERE { ?p bkg:topic ?t } GROUP BY ?t ORDER BY DESC(?n) LIMIT 1""").rows
+    if not tagged:  # topic tags are written by the index refresh (ingest without --no-index)
+        raise SystemExit("the store holds no topic tags: ingest it with the search index (no --no-index)")
+    topic = tagged[0]["t"]
     return str(project), str(topic)
 
 
@@ -95,7 +98,7 @@ class Embedded:
         self.load_s = 0.0
 
     def run(self, query: str) -> int:
-        return len(list(self.store.query(query).rows))
+        return len(self.store.query(query).rows)
 
     def close(self) -> None:
         self.store.close()
