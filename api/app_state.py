@@ -61,7 +61,7 @@ def load_index(handle: IndexHandle, store: GraphStore, settings: Settings) -> No
     try:
         with handle.lock:
             index = SearchIndex.open(store, settings.index_path, settings.embedding_model,
-                                     threads=settings.embedding_threads)
+                                     threads=settings.embedding_threads, options=settings.index_options())
             index.search("医疗保障", k=1)  # load the model now, not on the first user's request
         handle.index, handle.error = index, None
     except Exception as exc:  # the endpoint and pages still work without search
