@@ -27,7 +27,7 @@ from api.app_state import IndexHandle, load_index, public_snapshot
 from api.http_errors import handle_error
 from api.query_workers import WorkerPool
 from api.responses import SafeJSONResponse
-from api.routers import disclosures, findings, health, pages, search, sparql
+from api.routers import disclosures, findings, health, ontology, pages, search, sparql
 from api.settings import Settings, load_settings
 from ontology.errors import BudgetKGError
 from search.store import GraphStore
@@ -67,7 +67,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
                        allow_headers=["Accept", "Content-Type", "Authorization"], expose_headers=RESULT_HEADERS,
                        max_age=3600)
 
-    for module in (sparql, search, disclosures, findings, health, pages):
+    for module in (sparql, search, disclosures, findings, health, ontology, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

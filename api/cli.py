@@ -238,11 +238,11 @@ def info():
 
 
 def _register_optional() -> None:
-    """Commands from other modules (search, serve) join the app if they are installed."""
+    """Commands from other modules (search, serve, mcp) join the app if they are installed."""
     import importlib
     import importlib.util
 
-    for module in ("api.cli_search", "api.cli_serve"):
+    for module in ("api.cli_search", "api.cli_serve", "api.mcp_server"):
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module).register(app, get_settings)
 

@@ -3,15 +3,16 @@
 ``register(app, get_settings)`` adds the three commands to the main Typer app (``api.cli`` calls
 it). Each opens the store read-only (an embedded store can have one writer, e.g. a running
 ``serve``) and the search index beside it, which refreshes itself from the store when stale.
-Human output is a table; ``--json`` prints the shapes the HTTP API returns.
+Human output is a table; ``--format json`` (or ``--json``) prints the shapes the HTTP API returns,
+``--format csv`` the rows for a spreadsheet (``api.answer_formats``).
 """
 from __future__ import annotations
 
-import json
 from typing import Callable, Optional
 
 import typer
 
+from api import answer_formats as formats
 from ontology.errors import BudgetKGError
 
 
@@ -76,17 +77,18 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
                type: Optional[str] = typer.Option(None, "--type", help="Only hits of this type: indicator, project, "
                                                                        "legal, text (or line for budget lines)."),
                mode: str = typer.Option("hybrid", "--mode", help="hybrid (default), dense or lexical ranking."),
-               as_json: bool = typer.Option(False, "--json", help="Print the hits as JSON."),
+               fmt: str = typer.Option("table", "--format", help=formats.CLI_HELP),
+               as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
                reindex: bool = typer.Option(False, "--reindex", help="Rebuild the search index from the store "
                                                                      "first (e.g. after changing the model).")):
         """Hybrid semantic + lexical search over indicators, projects, legal documents and passages."""
+        fmt = formats.cli_format(fmt, as_json)
         try:
             _, index = open_index(reindex)
             hits = index.search(text, k=k, type=type, mode=mode)
         except BudgetKGError as exc:
             _fail(str(exc))
-        if as_json:
-            typer.echo(json.dumps({"query": text, "k": k, "type": type, "hits": hits}, ensure_ascii=False, indent=2))
+        if formats.emit("search", {"query": text, "k": k, "type": type, "hits": hits}, fmt, get_settings(), mode=mode):
             return
         rows = [[f"{h['score']:.4f}", h["type"], h["label"], h.get("county") or "", str(h.get("fiscal_year") or ""),
                  h.get("project") or "", _source(h.get("source"))] for h in hits]
@@ -96,15 +98,16 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
     @app.command()
     def similar(text_or_iri: str = typer.Argument(..., help="An indicator's IRI, or free text describing one."),
                 k: int = typer.Option(10, "--k", min=1, max=200, help="Number of hits."),
-                as_json: bool = typer.Option(False, "--json", help="Print the hits as JSON.")):
+                fmt: str = typer.Option("table", "--format", help=formats.CLI_HELP),
+                as_json: bool = typer.Option(False, "--json", help="Same as --format json.")):
         """Performance indicators most similar to the given one, across departments and years."""
+        fmt = formats.cli_format(fmt, as_json)
         try:
             _, index = open_index()
             hits = index.similar(text_or_iri, k=k)
         except BudgetKGError as exc:
             _fail(str(exc))
-        if as_json:
-            typer.echo(json.dumps({"query": text_or_iri, "k": k, "hits": hits}, ensure_ascii=False, indent=2))
+        if formats.emit("similar", {"query": text_or_iri, "k": k, "hits": hits}, fmt, get_settings()):
             return
         rows = [[f"{h['score']:.3f}", h["label"], h.get("target_value") or "", h.get("level2") or "",
                  h.get("project") or "", h.get("county") or "", str(h.get("fiscal_year") or ""),
@@ -115,18 +118,20 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
     @app.command()
     def ask(question: str = typer.Argument(..., help="A question in Chinese or English, e.g. "
                                                      "'which counties fund long-term care insurance'."),
-            as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (question, answers, "
-                                                               "sparql, evidence, summary).")):
+            fmt: str = typer.Option("table", "--format", help=formats.CLI_HELP),
+            as_json: bool = typer.Option(False, "--json", help="Same as --format json (question, answers, "
+                                                               "sparql, evidence, summary, permalink).")):
         """Answer a question from the graph, with the SPARQL it ran and the sources of each row."""
         from search.qa import ask as qa_ask
+
+        fmt = formats.cli_format(fmt, as_json)
 
         try:
             store, index = open_index()
             answer = qa_ask(question, store, index)
         except BudgetKGError as exc:
             _fail(str(exc))
-        if as_json:
-            typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        if formats.emit("ask", answer, fmt, get_settings()):
             return
         typer.echo(answer["summary"])
         if answer["answers"]:

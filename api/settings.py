@@ -54,6 +54,10 @@ class Settings(BaseSettings):
                                                          "private graphs) on the public API and endpoint.")
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8000, description="Port `serve` listens on.")
+    public_url: str | None = Field(None, description="Public address of the site (e.g. https://budget.example.org) "
+                                                     "used in answers' permalinks; without it the HTTP API uses the "
+                                                     "address a request came to and the CLI and MCP server give "
+                                                     "relative links.")
     query_workers: int = Field(2, description="Worker processes that evaluate public SPARQL queries (each can "
                                               "be killed at the time limit).")
     vector_index: Literal["auto", "flat", "ivf-flat", "ivf-sq8", "ivf-pq", "hnsw"] = Field("auto", description="Kind of vector index per item type: 'auto' (exact 'flat' below "

@@ -172,3 +172,54 @@ def test_indicator_page_lists_similar_indicators(server, browser):
     rows = browser.find_elements(By.CSS_SELECTOR, "#similar-table tbody tr")
     assert len(rows) >= 5
     assert browser.find_element(By.ID, "indicator-title").text
+
+
+def test_answer_page_offers_csv_and_excel_downloads_and_a_permalink(server, browser):
+    import csv
+    import io
+    from urllib.parse import unquote
+
+    import httpx
+    from openpyxl import load_workbook
+    from selenium.webdriver.common.by import By
+
+    live, _ = server
+    question = "哪些县有医疗救助项目"
+    browser.get(f"{live.url}/?q={question}")
+    rows = wait_for(browser, "#answer-table").find_elements(By.CSS_SELECTOR, "tbody tr")
+    links = {key: browser.find_element(By.ID, key).get_attribute("href")
+             for key in ("download-csv", "download-xlsx", "permalink")}
+    assert "format=csv" in links["download-csv"] and "format=xlsx" in links["download-xlsx"]
+    assert browser.find_element(By.ID, "download-csv").text == "Download CSV"
+    assert "Excel" in browser.find_element(By.ID, "download-xlsx").text
+
+    body = httpx.get(links["download-csv"], timeout=120).content
+    assert body.startswith(b"\xef\xbb\xbf")
+    table = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(table) == len(rows)
+    assert [r["label"] for r in table] == [row.find_elements(By.TAG_NAME, "td")[3].text for row in rows]
+    book = load_workbook(io.BytesIO(httpx.get(links["download-xlsx"], timeout=120).content))
+    assert book["answers"].max_row - 1 == len(rows)
+
+    assert unquote(links["permalink"]) == f"{live.url}/?q={question}"
+    browser.find_element(By.ID, "permalink").click()
+    again = wait_for(browser, "#answer-table").find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(again) == len(rows)
+    assert_not_executed(browser)
+
+
+def test_ontology_page_in_the_browser(server, browser):
+    from selenium.webdriver.common.by import By
+
+    live, _ = server
+    browser.get(live.url + "/")
+    wait_for(browser, "#q")
+    next(a for a in browser.find_elements(By.CSS_SELECTOR, "header nav a") if a.get_attribute("href").endswith(
+        "/ontology")).click()
+    wait_for(browser, "#ontology-toc")
+    browser.find_element(By.CSS_SELECTOR, "#ontology-toc a[href='#Project']").click()
+    project = browser.find_element(By.ID, "Project")
+    assert "bkg:Project" in project.text and "预算项目" in project.text
+    assert browser.current_url.endswith("/ontology#Project")
+    assert "bkg:Disclosure" in browser.find_element(By.ID, "cites").text
+    assert_not_executed(browser)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from api import answer_formats as formats
 from api.deps import IndexDep, StoreDep
 
 router = APIRouter(tags=["search"])
@@ -26,24 +27,30 @@ Mode = Annotated[Literal["hybrid", "dense", "lexical"], Query(description="Ranki
                                                                         "or lexical.")]
 
 
-@router.get("/api/search", summary="Hybrid (dense + lexical) search over indicators, projects, documents, text")
-async def api_search(q: Text, index: IndexDep, k: K = 10, type: ItemType = None, mode: Mode = "hybrid") -> dict:
+@router.get("/api/search", summary="Hybrid (dense + lexical) search over indicators, projects, documents, text",
+            responses=formats.DOWNLOAD_RESPONSES)
+async def api_search(request: Request, q: Text, index: IndexDep, k: K = 10, type: ItemType = None,
+                     mode: Mode = "hybrid", format: formats.OutFormat = "json") -> dict:
     search_index = index.require()
     hits = await run_in_threadpool(_locked, index, lambda: search_index.search(q.strip(), k=k, type=type, mode=mode))
-    return {"query": q, "k": k, "type": type, "hits": hits}
+    return await formats.respond(request, "search", {"query": q, "k": k, "type": type, "hits": hits}, format)
 
 
-@router.get("/api/similar", summary="Performance indicators similar to an indicator (IRI) or to free text")
-async def api_similar(q: Text, index: IndexDep, k: K = 10) -> dict:
+@router.get("/api/similar", summary="Performance indicators similar to an indicator (IRI) or to free text",
+            responses=formats.DOWNLOAD_RESPONSES)
+async def api_similar(request: Request, q: Text, index: IndexDep, k: K = 10,
+                      format: formats.OutFormat = "json") -> dict:
     search_index = index.require()
     hits = await run_in_threadpool(_locked, index, lambda: search_index.similar(q.strip(), k=k))
-    return {"query": q, "k": k, "hits": hits}
+    return await formats.respond(request, "similar", {"query": q, "k": k, "hits": hits}, format)
 
 
-@router.get("/api/ask", summary="Answer a question (Chinese or English) from the graph, with sources and SPARQL")
-async def api_ask(q: Text, index: IndexDep, store: StoreDep) -> dict:
+@router.get("/api/ask", summary="Answer a question (Chinese or English) from the graph, with sources and SPARQL",
+            responses=formats.DOWNLOAD_RESPONSES)
+async def api_ask(request: Request, q: Text, index: IndexDep, store: StoreDep,
+                  format: formats.OutFormat = "json") -> dict:
     index.require()
-    return await run_in_threadpool(ask, q, store, index)
+    return await formats.respond(request, "ask", await run_in_threadpool(ask, q, store, index), format)
 
 
 def ask(question: str, store, handle) -> dict:
