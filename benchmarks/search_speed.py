@@ -7,9 +7,9 @@ Usage::
     python benchmarks/search_speed.py --n 10000 --store DIR # reuse a corpus store built before
     python benchmarks/search_speed.py --n 1000 --json out.json --compare small.json
 
-Corpus: the seeds, or N disclosures from ``benchmarks/synthetic.py`` when that generator is
-present, else from ``benchmarks/replica_corpus.py`` (``--corpus varied``, the default, or
-``identical``, which flatters de-duplication: say so when quoting it).
+Corpus: the seeds, or N disclosures from ``benchmarks/synthetic.py`` (``--corpus synthetic``, the
+default: parsed and bulk-loaded by ``benchmarks/corpus_store.py``), or the seeds replicated by
+``benchmarks/replica_corpus.py`` (``varied`` or ``identical``; identical flatters de-duplication).
 
 Prints, with the split ``refresh()`` reports:
 
@@ -81,27 +81,39 @@ def build_corpus(n: int, kind: str, out: Path) -> Path:
         ingest_paths(store, sorted((ROOT / "ingest" / "samples").glob("*.txt")))
         store.close()
         return out
-    if (ROOT / "benchmarks" / "synthetic.py").exists() and kind == "varied":
-        print("corpus: benchmarks/synthetic.py is present but not wired here yet; using replica_corpus (varied)")
+    if kind == "synthetic":
+        import corpus_store
+
+        return corpus_store.build_store(n, out)
     import replica_corpus
 
     return replica_corpus.build_store(n, out, vary=kind != "identical")
 
 
-def append_replicas(store_path: Path, first: int, count: int, vary: bool) -> None:
-    """Add ``count`` replicas (5 disclosures each) numbered from ``first`` to a corpus store."""
-    import random as rnd
-
+def append_disclosures(store_path: Path, n: int, kind: str, work: Path) -> None:
+    """Add ``n`` more disclosures, different from the corpus's, to a corpus store (closed)."""
     import pyoxigraph as ox
-    import replica_corpus
 
-    _, lines = replica_corpus.seed_nquads()
-    provinces = replica_corpus._provinces(lines)
-    text = []
-    for i in range(first, first + count):
-        text += replica_corpus.replicate(lines, i, vary, provinces, rnd.Random(i))
+    if kind == "synthetic":
+        import corpus_store
+
+        corpus_store.build_store(n, work / "extra", seed=1)  # another seed: other counties and wording
+        source = ox.Store.read_only(str(work / "extra" / "public"))
+        quads = list(source.quads_for_pattern(None, None, None))
+        del source
+    else:
+        import random as rnd
+
+        import replica_corpus
+
+        _, lines = replica_corpus.seed_nquads()
+        provinces = replica_corpus._provinces(lines)
+        text = []
+        for i in range(10**6, 10**6 + (n + 4) // 5):
+            text += replica_corpus.replicate(lines, i, kind != "identical", provinces, rnd.Random(i))
+        quads = list(ox.parse(input="\n".join(text).encode("utf-8"), format=ox.RdfFormat.N_QUADS))
     store = ox.Store(str(store_path / "public"))
-    store.load(input="\n".join(text).encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+    store.extend(quads)
     store.flush()
     del store
 
@@ -223,8 +235,9 @@ def latencies(index, rounds: int) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5, help="Disclosures in the corpus (5 = the seeds).")
-    parser.add_argument("--corpus", choices=["varied", "identical"], default="varied",
-                        help="Replica texts: varied per county, or identical (flatters de-duplication).")
+    parser.add_argument("--corpus", choices=["synthetic", "varied", "identical"], default="synthetic",
+                        help="benchmarks/synthetic.py (default), or seed replicas with varied or identical texts "
+                             "(identical flatters de-duplication).")
     parser.add_argument("--store", type=Path, help="Corpus store folder to reuse (built there when missing).")
     parser.add_argument("--rounds", type=int, default=3, help="Passes over the query set per operation.")
     parser.add_argument("--workers", type=int, default=0, help="Refresh worker processes (0 = core count).")
@@ -273,10 +286,10 @@ def main() -> None:
               f"from cache {stats['texts_cached']}; spaces {stats['index']}")
 
         if args.n > 5:
-            extra = max(1, args.n // 500)  # +1 % of the disclosures, 5 per replica
+            extra = max(5, args.n // 100)  # +1 % of the disclosures
             store.close()
             del store
-            append_replicas(store_path, 10**6, extra, args.corpus != "identical")
+            append_disclosures(store_path, extra, args.corpus, work)
             store = open_store("oxigraph", path=store_path)
             inc = refresh_after_ingest(store, index_dir, args.model, 1, options)
             results["incremental"] = inc

@@ -427,7 +427,8 @@ class SearchIndex:
         """Rows and BM25 scores of the best lexical matches (not yet filtered by generation)."""
         if self._current_view() is None:
             return []
-        return self._lex.search(self._lex.query_terms(text), k, types)
+        searcher = self._lex.searcher()
+        return self._lex.search(self._lex.query_terms(text, searcher), k, types, searcher)
 
     def search(self, text: str, k: int = 10, type: str | None = None, *, mode: str = "hybrid",
                deadline: float | None = None) -> list[dict]:
@@ -459,7 +460,7 @@ class SearchIndex:
         lex = exact = expanded = []
         if mode in ("hybrid", "lexical"):
             searcher = self._lex.searcher()
-            terms = self._lex.query_terms(text)
+            terms = self._lex.query_terms(text, searcher)
             lex = self._lex.search(terms, n + 10, types, searcher)
             if mode == "hybrid":
                 exact = self._exact(text, types, terms, n, searcher)
@@ -544,7 +545,7 @@ class SearchIndex:
         words = []
         for m in matches[:2]:
             words += [l.text for l in m.topic.labels if l.lang == "zh"][:6]
-        ranking = self._lex.search(self._lex.query_terms(" ".join(words)), k, types, searcher)
+        ranking = self._lex.search(self._lex.query_terms(" ".join(words), searcher), k, types, searcher)
         # Only the items that hold the topic's words strongly: a long tail of items sharing one
         # character pair would otherwise add votes to everything dense also likes.
         best = ranking[0][1] if ranking else 0.0
