@@ -552,9 +552,13 @@ class SearchIndex:
         return [(r, sc) for r, sc in ranking if sc >= EXPANSION_KEEP * best]
 
     def topic_matcher(self):
+        """The policy-topic matcher; its label vectors come from the embedding cache (topic
+        tagging stored them), which saves encoding ~300 labels at start-up."""
         from search.topics import TopicMatcher, load_topics
 
-        return self.cached("topic-matcher", lambda: TopicMatcher(load_topics(), self.embedder))
+        cache = self._vectors
+        encoder = CachedEncoder(self.embedder, cache) if cache is not None else self.embedder
+        return self.cached("topic-matcher", lambda: TopicMatcher(load_topics(), encoder))
 
     # ---------------------------------------------------------------- helpers for qa
 

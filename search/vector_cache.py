@@ -64,16 +64,29 @@ class VectorCache:
         except OSError:
             return 0
 
-    # ------------------------------------------------------------ writer
+    # ------------------------------------------------------------ keys (lookup: everyone)
 
     def lookup(self, keys: Sequence[bytes]) -> list[int | None]:
-        """The id of each key's vector, None where the text was never embedded."""
+        """The id of each key's vector, None where the text was never embedded (a reader opens
+        the key table read-only for the call)."""
         found: dict[bytes, int] = {}
         unique = list(dict.fromkeys(keys))
-        for i in range(0, len(unique), _LOOKUP_BATCH):
-            batch = unique[i:i + _LOOKUP_BATCH]
-            marks = ",".join("?" * len(batch))
-            found.update(self._db.execute(f"SELECT key, id FROM vectors WHERE key IN ({marks})", batch))
+        db = self._db
+        if db is None:
+            try:
+                db = sqlite3.connect(f"file:{self.folder / 'keys.sqlite'}?mode=ro", uri=True)
+            except sqlite3.Error:
+                return [None] * len(keys)
+        try:
+            for i in range(0, len(unique), _LOOKUP_BATCH):
+                batch = unique[i:i + _LOOKUP_BATCH]
+                marks = ",".join("?" * len(batch))
+                found.update(db.execute(f"SELECT key, id FROM vectors WHERE key IN ({marks})", batch))
+        except sqlite3.Error:
+            pass  # an unreadable key table only means the encoder runs
+        finally:
+            if db is not self._db:
+                db.close()
         return [found.get(k) for k in keys]
 
     def add(self, keys: Sequence[bytes], vectors: np.ndarray) -> list[int]:
@@ -151,6 +164,15 @@ class CachedEncoder:
         keys = [self.embedder.key(t, query=query) for t in texts]
         ids = self.cache.lookup(keys)
         missing = list(dict.fromkeys(k for k, i in zip(keys, ids) if i is None))
+        # A reader (the search side opens the cache read-only): encode what is missing, store nothing.
+        if missing and not self.cache.writable:
+            text_of = dict(zip(keys, texts))
+            encode = self.embedder.encode_queries if query else self.embedder.encode_passages
+            fresh = dict(zip(missing, encode([text_of[k] for k in missing])))
+            self.encoded += len(missing)
+            found = self.cache.get([i for i in ids if i is not None])
+            rows = iter(found)
+            return np.stack([fresh[k] if i is None else next(rows) for k, i in zip(keys, ids)])
         if missing:
             text_of = dict(zip(keys, texts))
             encode = self.embedder.encode_queries if query else self.embedder.encode_passages
