@@ -162,10 +162,10 @@ def ann_recall(index, samples: int = 200, k: int = 10) -> dict:
         if space.base is None or space.kind == "flat":
             continue
         type_, column = SPACES[name]
-        ids = np.asarray(sorted(v for (v,) in index._items_db._reader().execute(
+        ids = np.asarray(sorted(v for (v,) in view.items._reader().execute(
             f"SELECT DISTINCT {column} FROM items WHERE type = ? AND {column} IS NOT NULL AND dead IS NULL",
             (type_,))), dtype=np.int64)
-        vectors = np.concatenate([index.vectors(ids[i:i + 50_000]) for i in range(0, len(ids), 50_000)])
+        vectors = np.concatenate([index.vectors(ids[i:i + 50_000], view) for i in range(0, len(ids), 50_000)])
         exact = faiss.IndexFlatIP(vectors.shape[1])
         exact.add(vectors)
         rng = random.Random(0)
@@ -192,7 +192,8 @@ def ann_recall(index, samples: int = 200, k: int = 10) -> dict:
 def latencies(index, rounds: int) -> dict[str, list[float]]:
     queries = [c.query for c in SEARCH_CASES]
     typed = [(c.query, c.type) for c in SEARCH_CASES if c.type]
-    rows = index._items_db._reader().execute(
+    view = index._current_view()
+    rows = view.items._reader().execute(
         "SELECT iri FROM items WHERE type = 'indicator' ORDER BY row LIMIT 2000").fetchall()
     iris = [r[0] for r in random.Random(1).sample(rows, min(40, len(rows)))]
     for q in queries[:10]:  # warm up: topic vectors, first-use caches

@@ -98,13 +98,25 @@ def normalize_type(type_: str | None) -> str | None:
 
 
 class _View:
-    """One published generation, loaded: what a query reads. Never changed once built."""
+    """One published generation, loaded: what a query reads, start to end (a query takes the view
+    once, so a refresh that installs the next one meanwhile cannot mix two generations in it).
+
+    ``items``, ``lex`` and ``vectors`` are the shared files (item table, lexical index, embedding
+    cache), opened once and handed on to the next view while they are the same files on disk.
+    ``searcher`` is the view's own tantivy snapshot: the shared lexical index moves on to the next
+    generation's documents (deleting those of rows dying in it), this view's searcher does not.
+    """
 
     def __init__(self, name: str, manifest: dict, spaces: dict[str, Space]):
         self.name = name
         self.gen = int(manifest["gen"])
         self.manifest = manifest
         self.spaces = spaces
+        self.items: ItemStore | None = None
+        self.lex: LexicalIndex | None = None
+        self.vectors: VectorCache | None = None
+        self.searcher = None
+        self.files: object = None
 
 
 def load_view(layout: Layout, name: str, options: IndexOptions) -> _View | None:
@@ -158,9 +170,7 @@ class ItemsView:
 
     def __iter__(self) -> Iterator[Item]:
         view = self._index._view
-        if view is None or self._index._items_db is None:
-            return iter(())
-        return self._index._items_db.iter_items(view.gen)
+        return iter(()) if view is None else view.items.iter_items(view.gen)
 
 
 class SearchIndex:
@@ -175,9 +185,6 @@ class SearchIndex:
         self.threads = threads
         self.options = options or IndexOptions()
         self._view: _View | None = None
-        self._items_db: ItemStore | None = None
-        self._lex: LexicalIndex | None = None
-        self._vectors: VectorCache | None = None
         self._last_check = 0.0
         self._reload_lock = threading.Lock()
         self._write_mutex = threading.RLock()
@@ -234,19 +241,25 @@ class SearchIndex:
         return ItemsView(self)
 
     def _install(self, view: _View | None) -> None:
-        """Make ``view`` the generation queries read (opening the shared files on first use)."""
+        """Make ``view`` the generation queries read, with the shared files opened (or taken over
+        from the previous view when they are the same files: a reset replaces them).
+
+        The previous view's handles are not closed: a query that took it may still be reading.
+        They go with the last reference to that view (a handle on a file a reset removed keeps
+        reading the old file, which is what that query wants).
+        """
         if view is not None:
-            if self._items_db is None:
-                self._items_db = ItemStore(self.layout.items)
-            if self._lex is None:
-                self._lex = LexicalIndex(self.layout.lexical, create=False)
+            files = _identity(view.manifest)
+            previous = self._view
+            if previous is not None and files is not None and previous.files == files:
+                view.items, view.lex, view.vectors = previous.items, previous.lex, previous.vectors
+                view.lex.reload()  # the documents of the new generation (the old view keeps its searcher)
             else:
-                self._lex.reload()
-            if self._vectors is None or self._vectors.dim != int(view.manifest["dim"]):
-                self._vectors = VectorCache(self.layout.root / view.manifest["cache"], int(view.manifest["dim"]))
-        elif self._items_db is not None:
-            self._items_db.close()
-            self._items_db, self._lex, self._vectors = None, None, None
+                view.items = ItemStore(self.layout.items)
+                view.lex = LexicalIndex(self.layout.lexical, create=False)
+                view.vectors = VectorCache(self.layout.root / view.manifest["cache"], int(view.manifest["dim"]))
+            view.searcher = view.lex.searcher()
+            view.files = files
         self._view = view
         with self._cache_lock:
             self._cache = {}
@@ -382,7 +395,7 @@ class SearchIndex:
         if view is None:
             return []
         return [item_from_row(iri_, type_, graph, data)
-                for _, iri_, type_, graph, data, _, _ in self._items_db.rows_for_iri(iri, view.gen)]
+                for _, iri_, type_, graph, data, _, _ in view.items.rows_for_iri(iri, view.gen)]
 
     def encode_query(self, text: str) -> np.ndarray:
         """The query's vector (the last few hundred are remembered: a search encodes its text once)."""
@@ -398,9 +411,10 @@ class SearchIndex:
                 self._query_cache.popitem(last=False)
         return vector
 
-    def vectors(self, ids) -> np.ndarray:
+    def vectors(self, ids, view: _View | None = None) -> np.ndarray:
         """Vectors by embedding-cache id (an item's ``vec`` or ``name``)."""
-        return self._vectors.get(ids) if self._vectors is not None else np.zeros((0, 0), dtype=np.float32)
+        view = view or self._current_view()
+        return view.vectors.get(ids) if view is not None else np.zeros((0, 0), dtype=np.float32)
 
     def vector_hits(self, view: _View, space: str, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         """The ``n`` vectors of a space nearest to ``vector``: (cache id, cosine), best first."""
@@ -417,7 +431,7 @@ class SearchIndex:
         ranked: list[tuple[int, float]] = []
         for type_ in types or ITEM_TYPES:
             hits = self.vector_hits(view, type_, q, k + 10)  # a few spare for texts no live item uses
-            rows = self._items_db.rows_for_vectors("vec", type_, [v for v, _ in hits], view.gen, PER_VECTOR)
+            rows = view.items.rows_for_vectors("vec", type_, [v for v, _ in hits], view.gen, PER_VECTOR)
             for v, score in hits:
                 ranked.extend((row, score) for row in rows.get(v, ()))
         ranked.sort(key=lambda x: -x[1])
@@ -425,10 +439,10 @@ class SearchIndex:
 
     def lexical(self, text: str, k: int, types: list[str] | None = None) -> list[tuple[int, float]]:
         """Rows and BM25 scores of the best lexical matches (not yet filtered by generation)."""
-        if self._current_view() is None:
+        view = self._current_view()
+        if view is None:
             return []
-        searcher = self._lex.searcher()
-        return self._lex.search(self._lex.query_terms(text, searcher), k, types, searcher)
+        return view.lex.search(view.lex.query_terms(text, view.searcher), k, types, view.searcher)
 
     def search(self, text: str, k: int = 10, type: str | None = None, *, mode: str = "hybrid",
                deadline: float | None = None) -> list[dict]:
@@ -459,16 +473,16 @@ class SearchIndex:
         _check(deadline, started)
         lex = exact = expanded = []
         if mode in ("hybrid", "lexical"):
-            searcher = self._lex.searcher()
-            terms = self._lex.query_terms(text, searcher)
-            lex = self._lex.search(terms, n + 10, types, searcher)
+            searcher = view.searcher
+            terms = view.lex.query_terms(text, searcher)
+            lex = view.lex.search(terms, n + 10, types, searcher)
             if mode == "hybrid":
-                exact = self._exact(text, types, terms, n, searcher)
+                exact = self._exact(view, text, types, terms, n, searcher)
                 _check(deadline, started)
-                expanded = self._expanded(text, n, types, searcher)
+                expanded = self._expanded(view, text, n, types, searcher)
         _check(deadline, started)
-        rows = self._items_db.identities({r for ranking in (dense, lex, exact, expanded) for r, _ in ranking},
-                                         view.gen)
+        rows = view.items.identities({r for ranking in (dense, lex, exact, expanded) for r, _ in ranking},
+                                     view.gen)
         fused: dict[int, dict] = {}
         w_lex = EXACT_BOOST if _has_exact_token(text) else 1.0
         for weight, ranking, name in ((1.0, dense, "dense"), (w_lex, lex, "lexical"), (EXACT_WEIGHT, exact, "exact"),
@@ -493,7 +507,7 @@ class SearchIndex:
                 chosen.append(row)
                 if len(chosen) >= k:
                     break
-        full = self._items_db.fetch(chosen, view.gen)
+        full = view.items.fetch(chosen, view.gen)
         hits = []
         for row in chosen:
             if row not in full:
@@ -515,7 +529,8 @@ class SearchIndex:
 
         return similar_indicators(self, text_or_iri, k, deadline=deadline)
 
-    def _exact(self, text: str, types: list[str] | None, terms, n: int, searcher) -> list[tuple[int, float]]:
+    def _exact(self, view: _View, text: str, types: list[str] | None, terms, n: int, searcher
+               ) -> list[tuple[int, float]]:
         """Items that hold the query exactly: the same label, or the query's 文号 / code as a token.
 
         BM25 ranks a near neighbour (档案归档质量 for 档案归档率, 吕财社〔2022〕105号 for
@@ -525,9 +540,9 @@ class SearchIndex:
         key = lexical.label_key(text)
         wanted = {t for t in lexical.doc_number_tokens(text) if not t.startswith("〔")}
         wanted |= {t for t in re.findall(r"[0-9a-z]{5,}", key) if any(c.isdigit() for c in t)}
-        return self._lex.exact(key, sorted(wanted), terms, n, types, searcher)
+        return view.lex.exact(key, sorted(wanted), terms, n, types, searcher)
 
-    def _expanded(self, text: str, k: int, types: list[str] | None, searcher) -> list[tuple[int, float]]:
+    def _expanded(self, view: _View, text: str, k: int, types: list[str] | None, searcher) -> list[tuple[int, float]]:
         """Lexical ranking of the query's policy topics in the documents' own words.
 
         "village-level insurance agents" shares no word with 村级代办员; the topic scheme knows
@@ -545,7 +560,7 @@ class SearchIndex:
         words = []
         for m in matches[:2]:
             words += [l.text for l in m.topic.labels if l.lang == "zh"][:6]
-        ranking = self._lex.search(self._lex.query_terms(" ".join(words), searcher), k, types, searcher)
+        ranking = view.lex.search(view.lex.query_terms(" ".join(words), searcher), k, types, searcher)
         # Only the items that hold the topic's words strongly: a long tail of items sharing one
         # character pair would otherwise add votes to everything dense also likes.
         best = ranking[0][1] if ranking else 0.0
@@ -556,8 +571,8 @@ class SearchIndex:
         tagging stored them), which saves encoding ~300 labels at start-up."""
         from search.topics import TopicMatcher, load_topics
 
-        cache = self._vectors
-        encoder = CachedEncoder(self.embedder, cache) if cache is not None else self.embedder
+        view = self._view
+        encoder = CachedEncoder(self.embedder, view.vectors) if view is not None else self.embedder
         return self.cached("topic-matcher", lambda: TopicMatcher(load_topics(), encoder))
 
     # ---------------------------------------------------------------- helpers for qa
@@ -591,6 +606,16 @@ class SearchIndex:
                 "graphs": len(manifest.get("graphs", {})), "generation": self.generation,
                 "index": self.kinds, "vectors": {s: len(sp) for s, sp in self._view.spaces.items()} if self._view else {},
                 "folder": str(self.index_dir)}
+
+
+def _identity(manifest: dict) -> tuple | None:
+    """Which files a view reads: the name a build gave the item table and lexical index (a reset
+    gives new ones a new name; inode numbers would not do, a new file may reuse a removed one's)
+    and the embedding cache. None for a generation written before the name existed: such a view
+    opens its own handles."""
+    if not manifest.get("files"):
+        return None
+    return (manifest["files"], manifest.get("cache"), manifest.get("dim"))
 
 
 def _check(deadline: float | None, started: float) -> None:

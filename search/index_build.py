@@ -7,7 +7,9 @@ On disk (``index_dir``)::
     lexical/                the tantivy index of the items' tokens (lexical)
     ann/                    base FAISS indexes of the vector spaces, immutable (vectors)
     cache/<model>/          the embedding cache (vector_cache), kept across rebuilds
-    g000007/manifest.json   model, per-disclosure fingerprints, counts, each space's base and delta
+    g000007/manifest.json   model, per-disclosure fingerprints, counts, each space's base and delta,
+                            and ``files``: a random name of the shared files (items, lexical), new
+                            whenever a build starts from an empty folder
     g000007/vectors.npy     the spaces' delta vectors (float16) and g000007/vector_ids.npy their ids
     pending.json            only while a refresh is being written (a crash leaves it: rebuild)
 
@@ -30,6 +32,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -253,6 +256,9 @@ class Refresher:
                 "format": FORMAT_VERSION, "model": self.model, "dim": int(self.embedder.dim), "gen": gen,
                 "graphs": state, "items": sum(counts.values()), "counts": {k: v for k, v in counts.items() if v},
                 "spaces": spaces, "cache": str(layout.cache(self.model).relative_to(layout.root)),
+                # No previous manifest means the shared files were just created (a first build or
+                # a reset): readers must not reuse handles on the ones they replaced.
+                "files": previous.get("files") or uuid.uuid4().hex,
                 "options": self.options.to_json(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "topics": previous.get("topics", {}),
             }

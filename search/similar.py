@@ -45,8 +45,8 @@ def similar_indicators(index: "SearchIndex", text_or_iri: str, k: int = 10, *, d
         return []
     query_key = None
     if is_iri(query):
-        rows = [r for r in index._items_db.rows_for_iri(query, view.gen) if r[2] == "indicator"] or \
-            index._items_db.rows_for_iri(query, view.gen)
+        rows = [r for r in view.items.rows_for_iri(query, view.gen) if r[2] == "indicator"] or \
+            view.items.rows_for_iri(query, view.gen)
         if not rows:
             raise QueryRejected(f"no indexed resource has the IRI {query[:200]}; pass an indicator's IRI "
                                 "or free text", status=404)
@@ -54,7 +54,7 @@ def similar_indicators(index: "SearchIndex", text_or_iri: str, k: int = 10, *, d
         query_item = item_from_row(iri, type_, graph, data)
         query_key = (query_item.label, query_item.extra.get("target_value"), query_item.disclosure)
         # The name vector: what the indicator measures, without its project as context.
-        vector = index.vectors([name if name is not None else vec])[0]
+        vector = index.vectors([name if name is not None else vec], view)[0]
     else:
         query = query[:index.options.max_query_chars]
         vector = index.encode_query(query)
@@ -68,8 +68,8 @@ def similar_indicators(index: "SearchIndex", text_or_iri: str, k: int = 10, *, d
     hits, seen_iris, shown, counties = [], {query} if query_key else set(), set(), set()
     for score, vid, column in ranking:
         _check(deadline, started)
-        rows = index._items_db.rows_for_vectors(column, "indicator", [vid], view.gen, ROWS_PER_TEXT).get(vid, [])
-        meta = index._items_db.fetch(rows, view.gen)
+        rows = view.items.rows_for_vectors(column, "indicator", [vid], view.gen, ROWS_PER_TEXT).get(vid, [])
+        meta = view.items.fetch(rows, view.gen)
         items = [item_from_row(*meta[r][:4]) for r in rows if r in meta and meta[r][0] not in seen_iris]
         # Counties not shown yet first, then the rest in row order.
         items.sort(key=lambda it: it.county in counties)

@@ -209,6 +209,44 @@ def test_concurrent_searches_give_the_sequential_results(seeded_index):
         assert all(r == want for r in results), key
 
 
+def test_a_query_reads_the_generation_it_started_on_while_a_refresh_installs_the_next(tmp_path, monkeypatch):
+    store = open_store("memory")
+    ingest_seeds(store, SEED_FILES[:1])
+    index = SearchIndex.open(store, tmp_path / "idx")
+    query = "群众满意度"
+    expected = _hits(index, query)
+    assert expected
+    first = index._view
+    (gone,) = index.manifest["graphs"]
+    store.drop_graph(gone)
+    ingest_seeds(store, SEED_FILES[3:4])  # another county takes its place
+
+    # Half-way through a hybrid search (after it took its view, before the dense and lexical
+    # rankings), a refresh publishes and installs the next generation: the query still answers
+    # from its own, lexical documents of the disclosure removed meanwhile included.
+    original, refreshed = index.dense, []
+
+    def refresh_meanwhile(*args, **kw):
+        if not refreshed:
+            refreshed.append(index.refresh())
+        return original(*args, **kw)
+
+    monkeypatch.setattr(index, "dense", refresh_meanwhile)
+    assert _hits(index, query) == expected
+    assert refreshed and refreshed[0]["removed"] == 1 and index.generation != first.name
+    monkeypatch.undo()
+    # The next query takes the new view: the removed disclosure is gone.
+    after = _hits(index, query)
+    assert after and not set(after) & set(expected)
+
+    # The new view took over the open files (same files on disk); a rebuild replaces them.
+    second = index._view
+    assert second.items is first.items and second.searcher is not first.searcher
+    index.refresh(rebuild=True)
+    assert index._view.items is not second.items and index.manifest["files"] != second.manifest["files"]
+    assert _hits(index, query) == after
+
+
 def test_a_deadline_stops_search_and_similar(seeded_index):
     past = time.monotonic() - 0.001
     with pytest.raises(QueryTimeout):
