@@ -143,7 +143,7 @@ def publish_upload(handle: IndexHandle, reader: GraphStore, writer: GraphStore) 
             from search.index import SearchIndex
 
             fresh = SearchIndex.open(writer, current.index_dir, current.model, threads=current.threads,
-                                     refresh=False)
+                                     refresh=False, options=current.options)
             fresh.refresh(tag_topics=True)
         except Exception:  # the document is stored; search catches up on the next refresh
             log.exception("search index refresh after upload failed")
@@ -179,7 +179,7 @@ def load_index(handle: IndexHandle, store: GraphStore, settings: Settings) -> No
         return
     try:
         index = SearchIndex.open(store, settings.index_path, settings.embedding_model,
-                                 threads=settings.embedding_threads)
+                                 threads=settings.embedding_threads, options=settings.index_options())
         index.search("医疗保障", k=1)  # load the model now, not on the first user's request
         handle.index, handle.error = index, None
         handle.readiness.mark("index")
@@ -207,7 +207,7 @@ def _refresh_index(handle: IndexHandle) -> None:
         from search.index import SearchIndex
 
         fresh = SearchIndex.open(current.store, current.index_dir, current.model, threads=current.threads,
-                                 refresh=False)
+                                 refresh=False, options=current.options)
         fresh.refresh(tag_topics=True)
         warm_up(fresh, current.store)
         handle.index = fresh

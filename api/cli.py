@@ -131,7 +131,8 @@ def _refresh_index(store, settings: Settings) -> None:
     except ImportError:
         return
     try:
-        stats = refresh_after_ingest(store, settings.index_path, settings.embedding_model, settings.embedding_threads)
+        stats = refresh_after_ingest(store, settings.index_path, settings.embedding_model, settings.embedding_threads,
+                                     settings.index_options())
         typer.echo(f"search index refreshed: {stats}", err=True)
     except BudgetKGError as exc:
         typer.echo(f"warning: search index not refreshed: {exc}", err=True)

@@ -106,7 +106,8 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
         settings = get_settings()
         store = store_from_settings(settings, read_only=True)
         index = SearchIndex.open(store, settings.index_path, settings.embedding_model, settings.embedding_threads,
-                                 on_model_change="rebuild" if reindex else "error", refresh=False)
+                                 on_model_change="rebuild" if reindex else "error", refresh=False,
+                                 options=settings.index_options())
         index.refresh(rebuild=reindex)
         index.encode_query("预算")  # load the model now: the time limit is for the request itself
         return store, index

@@ -6,6 +6,7 @@ Every field is documented here and in the README's settings table; a test fails 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,18 @@ class Settings(BaseSettings):
     request_concurrency: int = Field(0, description="Questions and searches computed at once in the web "
                                                     "process (0 = the number of CPU cores); more wait in line "
                                                     "within their own time limit.")
+    vector_index: Literal["auto", "flat", "ivf-flat", "ivf-sq8", "ivf-pq", "hnsw"] = Field("auto", description="Kind of vector index per item type: 'auto' (exact 'flat' below "
+                                                  "vector_exact_limit vectors, 'ivf-flat' below vector_compress_limit, "
+                                                  "'ivf-sq8' above), or one of ivf-flat, ivf-sq8, ivf-pq, hnsw for "
+                                                  "every space past vector_exact_limit.")
+    vector_exact_limit: int = Field(20_000, description="Vectors in one item type's space below which search is "
+                                                        "exact (flat); above it the vector_index kind is built.")
+    vector_compress_limit: int = Field(500_000, description="With vector_index='auto': vectors above which a space "
+                                                            "is stored 8-bit quantised (ivf-sq8, 4x smaller).")
+    vector_nprobe: int = Field(16, description="Inverted lists searched per query in IVF indexes (more: higher "
+                                              "recall, slower).")
+    index_workers: int = Field(0, description="Processes that embed and tokenise during a large index refresh "
+                                              "(0 = the number of cores).")
 
     @property
     def store_path(self) -> Path:
@@ -74,6 +87,15 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.home / "index"
+
+    def index_options(self):
+        """The search index's build options from these settings (``search.index.IndexOptions``)."""
+        from search.index import IndexOptions
+        from search.vectors import AnnOptions
+
+        return IndexOptions(ann=AnnOptions(kind=self.vector_index, exact_limit=self.vector_exact_limit,
+                                           compress_limit=self.vector_compress_limit, nprobe=self.vector_nprobe),
+                            workers=self.index_workers)
 
 
 def load_settings(**overrides) -> Settings:

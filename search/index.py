@@ -1,57 +1,72 @@
-"""The search index: dense vectors (FAISS) and BM25 over the items of the graph, kept in step
-with the store, persisted in an index folder beside it, and queried by hybrid ranking.
+"""The search index: dense vectors (FAISS) and BM25 (tantivy) over the items of the graph, kept in
+step with the store, persisted in an index folder beside it, and queried by hybrid ranking.
 
-On disk (``index_dir``)::
+Storage (figures for 10,000 disclosures, ~1.9M items, on the 2-core machine; the layout itself is
+described in ``index_build``):
 
-    current.json          -> {"generation": "g000007"}   (replaced atomically; readers follow it)
-    g000007/manifest.json    model, dimension, per-disclosure-graph fingerprints, counts
-    g000007/items.jsonl      one item per line (corpus.Item), row i <-> vector i
-    g000007/vectors.npy      float32 unit vectors
-    g000007/tokens.jsonl     BM25 tokens per item (so a reload skips jieba)
+- items in SQLite (``item_store``), fetched per hit by primary key: nothing per item is held in
+  memory, so opening an index costs the same at 5 disclosures as at 10,000 (a few ms plus the
+  embedding model);
+- vectors once per distinct text (``vector_cache``): one vector serves every item that embeds the
+  same words, and a refresh or rebuild encodes only texts never seen; FAISS spaces hold cache ids;
+- one FAISS space per item type (plus indicators' bare names, for ``similar``), flat while small,
+  inverted lists once large (``vectors``), memory-mapped;
+- tantivy for the lexical side (``lexical``), memory-mapped, incremental.
 
-A generation's vectors and items are never modified once published: a refresh writes a new
-folder and then swaps ``current.json``, so a server reading the index never sees a half-written
-one (only the manifest's topic-tagging bookkeeping is rewritten in place, atomically). Writers
-serialise on a lock file; a reader notices a newer generation within ``RELOAD_CHECK_S``.
+A refresh writes a new generation and swaps ``current.json``; a reader notices within
+``RELOAD_CHECK_S`` and switches with a reload of the small parts only (manifest, delta vectors,
+memory maps), never a rebuild. The store is the source of truth: ``open`` compares the store's
+per-disclosure fingerprints with the manifest and re-reads only the disclosures that were added
+or replaced; removed ones leave. Vectors of two models never mix: an index built with another
+model raises ``IndexMismatch`` unless the caller asks for a rebuild.
 
-The store is the source of truth. ``open`` compares the store's per-disclosure fingerprints with
-the manifest and re-reads only the graphs that were added or replaced (their items are re-encoded;
-the others keep their vectors) and drops the removed ones. Vectors of two models never mix: an
-index built with another model raises ``IndexMismatch`` unless the caller asks for a rebuild.
+Queries are safe from many threads at once and take no lock: each reads the generation it started
+on (an immutable ``_View``), FAISS, tantivy and SQLite (a connection per thread) read concurrently,
+and the only shared mutable state, the query-vector cache, has its own short lock. ``deadline``
+(a ``time.monotonic()`` value) is checked between stages; input is bounded (text clipped to
+``max_query_chars``, ``k`` capped at ``max_k``, at most ``lexical.MAX_QUERY_TERMS`` terms, a fixed
+number of candidates per ranking).
 
 Ranking: reciprocal rank fusion (RRF, k=60) of up to four rankings, one hit per resource:
 
-- dense: cosine to the query (projects and indicators have a second, name-only vector; budget
-  lines are left out, their bare labels resemble too many questions);
+- dense: cosine to the query (budget lines are left out, their bare labels resemble too many
+  questions, unless asked for by type);
 - lexical: BM25 over jieba words, character bigrams, codes and 文号 (weighted x2 when the query
   holds a code or 文号);
 - exact: items whose label is the query, or holding its 文号/code as a token (weight 2);
 - topic words: BM25 for the Chinese labels of a policy topic the query names or means
   ("village-level insurance agents" -> 村级代办员), from ``ontology/topics.ttl``.
+
+Projects and indicators used to have a second, name-only vector in this ranking; on
+``benchmarks/retrieval_eval.py`` search scored better without it (recall@1 1.000 vs 0.953), so
+the name vectors now serve ``similar`` only.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
-import os
 import re
-import shutil
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from ontology.errors import IndexMismatch, QueryRejected
+from ontology.errors import IndexMismatch, QueryRejected, QueryTimeout
 from search import corpus, lexical
 from search.corpus import ITEM_TYPES, Item
 from search.embedder import DEFAULT_MODEL, get_embedder
+from search.index_build import (SPACES, IndexOptions, Layout, Refresher, current_generation, generation_name,
+                                read_manifest, reset_folder, write_json_atomic)
+from search.item_store import ItemStore, item_from_row
+from search.lexical import LexicalIndex
 from search.store import GraphStore
-from search.vectors import VectorIndex
+from search.vector_cache import CachedEncoder, VectorCache
+from search.vectors import Space, read_base
 
-FORMAT_VERSION = 1
 RRF_K = 60
 # How many candidates each ranking contributes to the fusion, at least.
 CANDIDATES = 50
@@ -63,6 +78,10 @@ EXACT_WEIGHT = 2.0
 EXPANSION_KEEP = 0.8
 # Seconds between checks whether another process published a newer generation.
 RELOAD_CHECK_S = 2.0
+# Items shown per matching vector in the dense ranking (a text shared by many items is one vector).
+PER_VECTOR = 10
+# Query vectors remembered (one search encodes its text once; repeated queries not at all).
+QUERY_CACHE = 256
 TYPE_ALIASES = {"indicators": "indicator", "projects": "project", "legal": "legal", "document": "legal",
                 "documents": "legal", "passage": "text", "passages": "text", "lines": "line",
                 "budget-line": "line"}
@@ -78,49 +97,129 @@ def normalize_type(type_: str | None) -> str | None:
     return t
 
 
+class _View:
+    """One published generation, loaded: what a query reads, start to end (a query takes the view
+    once, so a refresh that installs the next one meanwhile cannot mix two generations in it).
+
+    ``items``, ``lex`` and ``vectors`` are the shared files (item table, lexical index, embedding
+    cache), opened once and handed on to the next view while they are the same files on disk.
+    ``searcher`` is the view's own tantivy snapshot: the shared lexical index moves on to the next
+    generation's documents (deleting those of rows dying in it), this view's searcher does not.
+    """
+
+    def __init__(self, name: str, manifest: dict, spaces: dict[str, Space]):
+        self.name = name
+        self.gen = int(manifest["gen"])
+        self.manifest = manifest
+        self.spaces = spaces
+        self.items: ItemStore | None = None
+        self.lex: LexicalIndex | None = None
+        self.vectors: VectorCache | None = None
+        self.searcher = None
+        self.files: object = None
+
+
+def load_view(layout: Layout, name: str, options: IndexOptions) -> _View | None:
+    """The generation ``name`` with its spaces loaded (bases memory-mapped); None if damaged."""
+    manifest = read_manifest(layout, name)
+    if manifest is None:
+        return None
+    folder = layout.generation(name)
+    try:
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        ids = np.load(folder / "vector_ids.npy")
+        if len(vectors) != len(ids) or not _shared_files_readable(layout, manifest):
+            return None
+        spaces = {}
+        for space, entry in manifest["spaces"].items():
+            start, end = entry["delta"]
+            base = read_base(layout.ann / f"{entry['base']}.faiss") if entry.get("base") else None
+            spaces[space] = Space(base, ids[start:end], np.asarray(vectors[start:end], dtype=np.float32), options.ann)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+        return None  # a damaged index is rebuilt from the store
+    return _View(name, manifest, spaces)
+
+
+def _shared_files_readable(layout: Layout, manifest: dict) -> bool:
+    """A cheap check of the item table and the lexical index (a full check would read GBs)."""
+    import sqlite3
+
+    import tantivy
+
+    try:
+        conn = sqlite3.connect(f"file:{layout.items}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT row FROM items LIMIT 1").fetchall()
+        finally:
+            conn.close()
+        if not tantivy.Index.exists(str(layout.lexical)):
+            return False
+        return LexicalIndex(layout.lexical, create=False).size() > 0 or not manifest.get("items")
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+
+
+class ItemsView:
+    """The items of the loaded generation, streamed from the item table (``len`` is cheap)."""
+
+    def __init__(self, index: "SearchIndex"):
+        self._index = index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self) -> Iterator[Item]:
+        view = self._index._view
+        return iter(()) if view is None else view.items.iter_items(view.gen)
+
+
 class SearchIndex:
     """Hybrid search over one store. Use ``SearchIndex.open``; the constructor does no I/O."""
 
-    def __init__(self, store: GraphStore, index_dir: Path, model: str = DEFAULT_MODEL, threads: int = 1):
+    def __init__(self, store: GraphStore, index_dir: Path, model: str = DEFAULT_MODEL, threads: int = 1,
+                 options: IndexOptions | None = None):
         self.store = store
         self.index_dir = Path(index_dir)
+        self.layout = Layout(self.index_dir)
         self.model = model
         self.threads = threads
-        self.items: list[Item] = []
-        self.vectors = np.zeros((0, 0), dtype=np.float32)
-        self.tokens: list[list[str]] = []
-        self.manifest: dict = {}
-        self.generation: str | None = None
-        self._vindex: VectorIndex | None = None
-        self._lex: lexical.LexicalIndex | None = None
-        self._by_iri: dict[str, list[int]] = {}
-        self._types = np.zeros(0, dtype=object)
-        self._lock = threading.RLock()
+        self.options = options or IndexOptions()
+        self._view: _View | None = None
         self._last_check = 0.0
+        self._reload_lock = threading.Lock()
+        self._write_mutex = threading.RLock()
         self._cache: dict = {}
-        self._query_cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
 
     # ---------------------------------------------------------------- opening
 
     @classmethod
     def open(cls, store: GraphStore, index_dir: Path, model: str = DEFAULT_MODEL, threads: int = 1, *,
-             on_model_change: str = "error", refresh: bool = True) -> "SearchIndex":
+             on_model_change: str = "error", refresh: bool = True,
+             options: IndexOptions | None = None) -> "SearchIndex":
         """Load the index in ``index_dir``, refreshing it from the store when missing or stale.
 
         ``on_model_change``: "error" raises ``IndexMismatch`` when the folder holds vectors of another
         model; "rebuild" discards them and re-encodes everything with ``model``.
         ``refresh=False`` loads what is on disk without looking at the store.
         """
-        index = cls(store, Path(index_dir), model, threads)
-        loaded = index._load_current()
-        if loaded and index.manifest.get("model") != model:
+        index = cls(store, Path(index_dir), model, threads, options)
+        name = current_generation(index.layout)
+        manifest = read_manifest(index.layout, name) if name else None
+        if manifest is not None and manifest.get("model") != model:
             if on_model_change != "rebuild":
                 raise IndexMismatch(
                     f"the index in {index.index_dir} was built with the embedding model "
-                    f"'{index.manifest.get('model')}', not '{model}'; its vectors cannot be mixed. "
+                    f"'{manifest.get('model')}', not '{model}'; its vectors cannot be mixed. "
                     "Rebuild it (`budgetkg search --reindex`, or delete the folder) or set "
-                    f"BUDGETKG_EMBEDDING_MODEL={index.manifest.get('model')}.")
-            index._reset()
+                    f"BUDGETKG_EMBEDDING_MODEL={manifest.get('model')}.")
+            with index._write_lock():
+                reset_folder(index.layout)
+        elif name:
+            index._install(load_view(index.layout, name, index.options))
+        index._last_check = time.monotonic()
         if refresh:
             index.refresh()
         return index
@@ -129,10 +228,59 @@ class SearchIndex:
     def embedder(self):
         return get_embedder(self.model, self.threads)
 
-    def _reset(self) -> None:
-        self.items, self.tokens, self.manifest, self.generation = [], [], {}, None
-        self.vectors = np.zeros((0, 0), dtype=np.float32)
-        self._build_structures()
+    @property
+    def manifest(self) -> dict:
+        return self._view.manifest if self._view is not None else {}
+
+    @property
+    def generation(self) -> str | None:
+        return self._view.name if self._view is not None else None
+
+    @property
+    def items(self) -> ItemsView:
+        return ItemsView(self)
+
+    def _install(self, view: _View | None) -> None:
+        """Make ``view`` the generation queries read, with the shared files opened (or taken over
+        from the previous view when they are the same files: a reset replaces them).
+
+        The previous view's handles are not closed: a query that took it may still be reading.
+        They go with the last reference to that view (a handle on a file a reset removed keeps
+        reading the old file, which is what that query wants).
+        """
+        if view is not None:
+            files = _identity(view.manifest)
+            previous = self._view
+            if previous is not None and files is not None and previous.files == files:
+                view.items, view.lex, view.vectors = previous.items, previous.lex, previous.vectors
+                view.lex.reload()  # the documents of the new generation (the old view keeps its searcher)
+            else:
+                view.items = ItemStore(self.layout.items)
+                view.lex = LexicalIndex(self.layout.lexical, create=False)
+                view.vectors = VectorCache(self.layout.root / view.manifest["cache"], int(view.manifest["dim"]))
+            view.searcher = view.lex.searcher()
+            view.files = files
+        self._view = view
+        with self._cache_lock:
+            self._cache = {}
+
+    def _current_view(self) -> _View | None:
+        """The loaded generation, after following a newer one published by another process
+        (checked every ``RELOAD_CHECK_S``; one thread loads it, the others go on meanwhile)."""
+        view = self._view
+        now = time.monotonic()
+        if now - self._last_check >= RELOAD_CHECK_S and self._reload_lock.acquire(blocking=False):
+            try:
+                self._last_check = now
+                name = current_generation(self.layout)
+                if name and (view is None or name != view.name):
+                    new = load_view(self.layout, name, self.options)
+                    if new is not None and new.manifest.get("model") == self.model:
+                        self._install(new)
+                        view = new
+            finally:
+                self._reload_lock.release()
+        return view
 
     # ---------------------------------------------------------------- refresh
 
@@ -140,279 +288,238 @@ class SearchIndex:
         """True when the store's disclosure graphs differ from what the index was built from."""
         return corpus.store_state(self.store) != self.manifest.get("graphs", {})
 
-    def refresh(self, *, rebuild: bool = False, tag_topics: bool = False) -> dict:
-        """Bring the index in step with the store; returns what was done and how long it took.
-
-        Only disclosure graphs that were added or replaced are re-read and re-encoded; removed
-        ones are dropped. ``rebuild`` re-encodes everything. ``tag_topics`` (needs a writable
-        store) also re-tags the policy topics of the changed disclosures.
-        """
-        t0 = time.perf_counter()
-        with self._lock, self._write_lock():
-            # Another process may have published a newer generation meanwhile: start from it.
-            if self._current_generation() not in (None, self.generation):
-                self._load_current()
-                if self.manifest.get("model") != self.model:
-                    self._reset()
-            if rebuild:
-                self._reset()
-            state = corpus.store_state(self.store)
-            old = self.manifest.get("graphs", {})
-            changed = sorted(g for g, fp in state.items() if old.get(g) != fp)
-            removed = sorted(g for g in old if g not in state)
-            stats = {"model": self.model, "added_or_replaced": len(changed), "removed": len(removed),
-                     "encoded": 0, "items": len(self.items)}
-            if changed or removed or self.generation is None:
-                drop = set(changed) | set(removed)
-                keep = [i for i, it in enumerate(self.items) if it.graph not in drop]
-                new_items = corpus.collect_items(self.store, changed) if changed else []
-                t_enc = time.perf_counter()
-                new_vectors = self.embedder.encode_passages([it.text for it in new_items])
-                stats["encode_s"] = round(time.perf_counter() - t_enc, 3)
-                new_tokens = [lexical.tokenize(it.lex or it.text) for it in new_items]
-                kept_vectors = self.vectors[keep] if len(keep) else None
-                if kept_vectors is not None and new_items and kept_vectors.shape[1] != new_vectors.shape[1]:
-                    raise IndexMismatch(f"vectors of dimension {kept_vectors.shape[1]} and {new_vectors.shape[1]} "
-                                        "cannot share an index; rebuild it")
-                self.items = [self.items[i] for i in keep] + new_items
-                self.tokens = [self.tokens[i] for i in keep] + new_tokens
-                parts = [v for v in (kept_vectors, new_vectors) if v is not None and len(v)]
-                self.vectors = (np.vstack(parts) if parts else
-                                np.zeros((0, self.embedder.dim), dtype=np.float32)).astype(np.float32)
-                self.manifest = {"format": FORMAT_VERSION, "model": self.model, "dim": int(self.embedder.dim),
-                                 "graphs": state, "items": len(self.items),
-                                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                 "topics": self.manifest.get("topics", {})}
-                self._build_structures()
-                self._publish()
-                stats.update(encoded=len(new_items), items=len(self.items))
-            if tag_topics:
-                stats["topics"] = self._tag_topics(state, changed, removed)
-            stats["seconds"] = round(time.perf_counter() - t0, 3)
-            stats["index"] = self._vindex.kinds if self._vindex else {}
-            return stats
-
-    def _tag_topics(self, state: dict, changed: list[str], removed: list[str]) -> dict:
-        from search import topics as topics_mod
-
-        fingerprint = _topics_fingerprint(self.model)
-        tagged = self.manifest.get("topics", {})
-        present = topics_mod.tagged_state(self.store)
-        todo = sorted(g for g in state if g in changed or tagged.get(g) != f"{state[g]}|{fingerprint}"
-                      or g not in present)
-        stats = topics_mod.tag_graphs(self.store, todo, self.embedder) if todo else {"graphs": 0, "tags": 0}
-        gone = sorted(set(removed) | set(topics_mod.orphan_topic_graphs(self.store)))
-        topics_mod.drop_topic_graphs(self.store, gone)
-        self.manifest["topics"] = {g: f"{state[g]}|{fingerprint}" for g in state}
-        self._write_manifest_only()
-        stats["dropped"] = len(gone)
-        return stats
-
-    # ---------------------------------------------------------------- structures
-
-    def _build_structures(self) -> None:
-        self._types = np.asarray([it.type for it in self.items], dtype=object)
-        dim = self.vectors.shape[1] if self.vectors.ndim == 2 and self.vectors.shape[1] else 1
-        self._vindex = VectorIndex(self.vectors.reshape(len(self.items), dim) if self.items
-                                   else np.zeros((0, dim), dtype=np.float32), list(self._types))
-        self._lex = lexical.LexicalIndex(self.tokens)
-        self._by_iri = {}
-        for i, it in enumerate(self.items):
-            self._by_iri.setdefault(it.iri, []).append(i)
-        self._type_masks = {t: self._types == t for t in ITEM_TYPES}
-        # Exact-match lookups: normalised labels, and 文号 / code tokens.
-        self._by_label: dict[str, list[int]] = {}
-        self._by_token: dict[str, list[int]] = {}
-        for i, it in enumerate(self.items):
-            if it.extra.get("variant"):
-                continue
-            self._by_label.setdefault(lexical.normalize_text(it.label).strip(), []).append(i)
-            for tok in set(self.tokens[i]):
-                if ("〔" in tok and not tok.startswith("〔")) or (len(tok) >= 5 and any(c.isdigit() for c in tok)
-                                                                 and tok.isalnum()):
-                    self._by_token.setdefault(tok, []).append(i)
-        self._cache = {}
-
-    # ---------------------------------------------------------------- persistence
-
     @contextmanager
     def _write_lock(self):
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.index_dir / ".lock", "w") as fh:
+        with self._write_mutex, open(self.layout.lock, "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _current_generation(self) -> str | None:
-        try:
-            return json.loads((self.index_dir / "current.json").read_text("utf-8"))["generation"]
-        except (OSError, ValueError, KeyError):
-            return None
+    def refresh(self, *, rebuild: bool = False, tag_topics: bool = False) -> dict:
+        """Bring the index in step with the store; returns what was done and how long it took.
 
-    def _load_current(self) -> bool:
-        """Load the published generation; False when there is none (or it is unreadable)."""
-        gen = self._current_generation()
-        if gen is None:
-            return False
-        folder = self.index_dir / gen
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
-            if manifest.get("format") != FORMAT_VERSION:
-                return False
-            with open(folder / "items.jsonl", encoding="utf-8") as fh:
-                items = [Item.from_json(json.loads(line)) for line in fh if line.strip()]
-            vectors = np.load(folder / "vectors.npy")
-            tokens = lexical.load_tokens(folder / "tokens.jsonl")
-        except (OSError, ValueError, KeyError, TypeError):
-            return False  # a damaged index is rebuilt from the store
-        if len(items) != len(vectors) or len(items) != len(tokens):
-            return False
-        self.manifest, self.items, self.vectors, self.tokens, self.generation = manifest, items, vectors, tokens, gen
-        self._build_structures()
-        self._last_check = time.monotonic()
-        return True
+        Only disclosure graphs that were added or replaced are re-read, and only texts the
+        embedding cache has not seen are encoded; removed graphs are dropped. ``rebuild`` re-reads
+        everything (the cache still spares the encoder). ``tag_topics`` (needs a writable store)
+        also re-tags the policy topics of the changed disclosures.
 
-    def _publish(self) -> None:
-        existing = sorted(p.name for p in self.index_dir.glob("g[0-9]*") if p.is_dir())
-        number = int(existing[-1][1:]) + 1 if existing else 1
-        gen = f"g{number:06d}"
-        tmp = self.index_dir / f".tmp-{gen}-{os.getpid()}"
-        tmp.mkdir(parents=True)
-        with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
-            for it in self.items:
-                fh.write(json.dumps(it.to_json(), ensure_ascii=False) + "\n")
-        np.save(tmp / "vectors.npy", self.vectors)
-        lexical.save_tokens(tmp / "tokens.jsonl", self.tokens)
-        (tmp / "manifest.json").write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), "utf-8")
-        os.rename(tmp, self.index_dir / gen)
-        self._swap_current(gen)
-        self.generation = gen
-        # Keep the previous generation for readers that are still on it; older ones go.
-        for old in existing[:-1]:
-            shutil.rmtree(self.index_dir / old, ignore_errors=True)
+        Stats: ``added_or_replaced``, ``removed``, ``encoded`` (items that got vectors),
+        ``texts_encoded`` / ``texts_cached`` (encoder calls vs cache hits), ``items``, and seconds
+        split into ``read_s`` (SPARQL), ``tokenize_s`` and ``embed_s`` (CPU, in workers when
+        ``workers`` > 0), ``write_s``, ``vectors_s`` (FAISS), ``topics_s``, ``wait_s`` and ``seconds``.
+        """
+        t0 = time.perf_counter()
+        with self._write_lock():
+            layout = self.layout
+            name = current_generation(layout)
+            if layout.pending.exists() or rebuild:
+                # A refresh that stopped half-way leaves its marker: start again from the store.
+                reset_folder(layout)
+                name = None
+            if name != self.generation:
+                view = load_view(layout, name, self.options) if name else None
+                if view is None or view.manifest.get("model") != self.model:
+                    reset_folder(layout)
+                    view = None
+                self._install(view)
+            manifest = self._view.manifest if self._view is not None else None
+            if manifest is None and (layout.items.exists() or layout.lexical.exists()):
+                reset_folder(layout)  # files without a published generation: a damaged folder
+            state = corpus.store_state(self.store)
+            old = manifest.get("graphs", {}) if manifest else {}
+            changed = sorted(g for g, fp in state.items() if old.get(g) != fp)
+            removed = sorted(g for g in old if g not in state)
+            stats: dict = {"model": self.model, "added_or_replaced": len(changed), "removed": len(removed),
+                           "encoded": 0, "texts_encoded": 0, "texts_cached": 0, "items": len(self)}
+            tagged_now: set[str] = set()
+            if changed or removed or manifest is None:
+                refresher = Refresher(layout, self.store, self.model, self.embedder, self.options)
+                tagged_now = set(changed) if tag_topics else set()
+                new_manifest = refresher.run(manifest, state, changed, removed, tagged_now)
+                view = load_view(layout, generation_name(new_manifest["gen"]), self.options)
+                if view is None:
+                    raise OSError(f"the index generation just written to {layout.root} cannot be read back")
+                self._install(view)
+                stats.update({k: round(v, 3) if isinstance(v, float) else v for k, v in refresher.stats.items()})
+                stats["encoded"] = refresher.inserted
+                stats["items"] = len(self)
+                if tagged_now:
+                    stats["topics"] = refresher.topic_stats
+            if tag_topics:
+                stats["topics"] = self._tag_topics(state, changed, removed, tagged_now, stats.get("topics"))
+            stats["seconds"] = round(time.perf_counter() - t0, 3)
+            stats["index"] = self.kinds
+            return stats
 
-    def _write_manifest_only(self) -> None:
-        # Topic bookkeeping changes no vectors: rewrite the manifest of the current generation.
-        if self.generation is None:
-            return
-        path = self.index_dir / self.generation / "manifest.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), "utf-8")
-        os.replace(tmp, path)
+    def _tag_topics(self, state: dict, changed: list[str], removed: list[str], done: set[str],
+                    counts: dict | None) -> dict:
+        from search import topics as topics_mod
 
-    def _swap_current(self, gen: str) -> None:
-        tmp = self.index_dir / f".current-{os.getpid()}.json"
-        tmp.write_text(json.dumps({"generation": gen}), "utf-8")
-        os.replace(tmp, self.index_dir / "current.json")
-
-    def _maybe_reload(self) -> None:
-        """Follow a generation published by another process (checked every few seconds)."""
-        now = time.monotonic()
-        if now - self._last_check < RELOAD_CHECK_S:
-            return
-        self._last_check = now
-        gen = self._current_generation()
-        if gen and gen != self.generation:
-            with self._lock:
-                previous = (self.manifest, self.items, self.vectors, self.tokens, self.generation)
-                if not self._load_current() or self.manifest.get("model") != self.model:
-                    self.manifest, self.items, self.vectors, self.tokens, self.generation = previous
-                    self._build_structures()
+        t0 = time.perf_counter()
+        counts = dict(counts or {"graphs": 0, "tags": 0, "by_label": 0, "by_embedding": 0})
+        fingerprint = _topics_fingerprint(self.model)
+        tagged = self.manifest.get("topics", {})
+        present = topics_mod.tagged_state(self.store)
+        todo = sorted(g for g in state if g not in done and (g in changed or tagged.get(g) != f"{state[g]}|{fingerprint}"
+                                                             or g not in present))
+        if todo:
+            cache = VectorCache(self.layout.cache(self.model), self.embedder.dim, writable=True)
+            try:
+                encoder = CachedEncoder(self.embedder, cache)
+                for i in range(0, len(todo), corpus.GRAPHS_PER_QUERY):
+                    part = topics_mod.tag_graphs(self.store, todo[i:i + corpus.GRAPHS_PER_QUERY], encoder)
+                    for k, v in part.items():
+                        counts[k] = counts.get(k, 0) + v
+            finally:
+                cache.close()
+        gone = sorted(set(removed) | set(topics_mod.orphan_topic_graphs(self.store)))
+        topics_mod.drop_topic_graphs(self.store, gone)
+        if self._view is not None:
+            self._view.manifest["topics"] = {g: f"{state[g]}|{fingerprint}" for g in state}
+            # Topic bookkeeping changes no vectors: rewrite the manifest of the current generation.
+            write_json_atomic(self.layout.generation(self._view.name) / "manifest.json", self._view.manifest)
+        counts["dropped"] = len(gone)
+        counts["seconds"] = round(time.perf_counter() - t0, 3)
+        return counts
 
     # ---------------------------------------------------------------- queries
 
     def __len__(self) -> int:
-        return len(self.items)
+        return int(self._view.manifest.get("items", 0)) if self._view is not None else 0
 
     def items_for(self, iri: str) -> list[Item]:
-        return [self.items[i] for i in self._by_iri.get(iri, [])]
+        view = self._current_view()
+        if view is None:
+            return []
+        return [item_from_row(iri_, type_, graph, data)
+                for _, iri_, type_, graph, data, _, _ in view.items.rows_for_iri(iri, view.gen)]
 
     def encode_query(self, text: str) -> np.ndarray:
-        """The query's vector (the last few are remembered: one search encodes a query once)."""
-        cache = self._query_cache
-        if text not in cache:
-            if len(cache) > 64:
-                cache.clear()
-            cache[text] = self.embedder.encode_query(text)
-        return cache[text]
+        """The query's vector (the last few hundred are remembered: a search encodes its text once)."""
+        with self._query_lock:
+            vector = self._query_cache.get(text)
+            if vector is not None:
+                self._query_cache.move_to_end(text)
+                return vector
+        vector = self.embedder.encode_query(text)  # outside the lock: encoding runs in parallel
+        with self._query_lock:
+            self._query_cache[text] = vector
+            while len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        return vector
 
-    def dense(self, text: str, k: int, types: list[str] | None = None,
-              vector: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Positions and cosines of the nearest items."""
-        self._maybe_reload()
-        if not self.items:
+    def vectors(self, ids, view: _View | None = None) -> np.ndarray:
+        """Vectors by embedding-cache id (an item's ``vec`` or ``name``)."""
+        view = view or self._current_view()
+        return view.vectors.get(ids) if view is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def vector_hits(self, view: _View, space: str, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """The ``n`` vectors of a space nearest to ``vector``: (cache id, cosine), best first."""
+        target = view.spaces.get(space)
+        return target.search(vector, n)[0] if target is not None and len(target) else []
+
+    def dense(self, text: str, k: int, types: list[str] | None = None, vector: np.ndarray | None = None,
+              *, view: _View | None = None) -> list[tuple[int, float]]:
+        """Rows and cosines of the items nearest to the text (or ``vector``), best first."""
+        view = view or self._current_view()
+        if view is None:
             return []
         q = self.encode_query(text) if vector is None else vector
-        return self._vindex.search(q, k, types)[0]
+        ranked: list[tuple[int, float]] = []
+        for type_ in types or ITEM_TYPES:
+            hits = self.vector_hits(view, type_, q, k + 10)  # a few spare for texts no live item uses
+            rows = view.items.rows_for_vectors("vec", type_, [v for v, _ in hits], view.gen, PER_VECTOR)
+            for v, score in hits:
+                ranked.extend((row, score) for row in rows.get(v, ()))
+        ranked.sort(key=lambda x: -x[1])
+        return ranked[:k]
 
     def lexical(self, text: str, k: int, types: list[str] | None = None) -> list[tuple[int, float]]:
-        """Positions and BM25 scores of the best lexical matches."""
-        self._maybe_reload()
-        if not self.items:
+        """Rows and BM25 scores of the best lexical matches (not yet filtered by generation)."""
+        view = self._current_view()
+        if view is None:
             return []
-        mask = None
-        if types:
-            mask = np.zeros(len(self.items), dtype=bool)
-            for t in types:
-                mask |= self._type_masks[t]
-        pos, scores = self._lex.search(text, k, mask)
-        return list(zip(pos.tolist(), scores.tolist()))
+        return view.lex.search(view.lex.query_terms(text, view.searcher), k, types, view.searcher)
 
-    def search(self, text: str, k: int = 10, type: str | None = None, *, mode: str = "hybrid") -> list[dict]:
+    def search(self, text: str, k: int = 10, type: str | None = None, *, mode: str = "hybrid",
+               deadline: float | None = None) -> list[dict]:
         """Hybrid (or ``mode`` = "dense" / "lexical") search; one hit per resource, best first.
 
         Hits: ``iri, type, label, text, score, department, county, fiscal_year, project, source`` and
         the type's own fields (``target_value``, ``level1``, ``level2``, ``amount``, ``section`` ...).
+        ``deadline``: a ``time.monotonic()`` value; past it the search stops with ``QueryTimeout``.
         """
-        text = (text or "").strip()
+        started = time.monotonic()
+        text = (text or "").strip()[:self.options.max_query_chars]
         if not text:
             raise QueryRejected("empty search text")
-        k = max(1, int(k))
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise QueryRejected(f"unknown search mode '{mode}'; use hybrid, dense or lexical")
+        k = min(max(1, int(k)), self.options.max_k)
         t = normalize_type(type)
         types = [t] if t else None
+        _check(deadline, started)
+        view = self._current_view()
+        if view is None:
+            return []
         n = max(CANDIDATES, 4 * k)
         # Budget lines are bare code + name labels: close in meaning to many questions, the
         # answer to few. They join a ranking by exact words only, unless asked for by type.
         dense_types = types or [x for x in ITEM_TYPES if x != "line"]
-        dense = self.dense(text, n, dense_types) if mode in ("hybrid", "dense") else []
-        lex = self.lexical(text, n, types) if mode in ("hybrid", "lexical") else []
-        if mode not in ("hybrid", "dense", "lexical"):
-            raise QueryRejected(f"unknown search mode '{mode}'; use hybrid, dense or lexical")
-        exact = self._exact(text, types, lex) if mode == "hybrid" else []
-        expanded = self._expanded(text, n, types) if mode == "hybrid" else []
+        dense = self.dense(text, n, dense_types, view=view) if mode in ("hybrid", "dense") else []
+        _check(deadline, started)
+        lex = exact = expanded = []
+        if mode in ("hybrid", "lexical"):
+            searcher = view.searcher
+            terms = view.lex.query_terms(text, searcher)
+            lex = view.lex.search(terms, n + 10, types, searcher)
+            if mode == "hybrid":
+                exact = self._exact(view, text, types, terms, n, searcher)
+                _check(deadline, started)
+                expanded = self._expanded(view, text, n, types, searcher)
+        _check(deadline, started)
+        rows = view.items.identities({r for ranking in (dense, lex, exact, expanded) for r, _ in ranking},
+                                     view.gen)
         fused: dict[int, dict] = {}
         w_lex = EXACT_BOOST if _has_exact_token(text) else 1.0
         for weight, ranking, name in ((1.0, dense, "dense"), (w_lex, lex, "lexical"), (EXACT_WEIGHT, exact, "exact"),
                                       (1.0, expanded, "topics")):
-            for rank, (pos, score) in enumerate(ranking):
-                entry = fused.setdefault(pos, {"rrf": 0.0})
+            rank = 0
+            for row, score in ranking:
+                if row not in rows:
+                    continue  # born after, or dead in, this generation
+                entry = fused.setdefault(row, {"rrf": 0.0})
                 entry["rrf"] += weight / (RRF_K + rank + 1)
                 entry[name] = score
-        if mode == "dense":
-            order = sorted(fused, key=lambda p: -fused[p]["dense"])
-        elif mode == "lexical":
-            order = sorted(fused, key=lambda p: -fused[p]["lexical"])
+                rank += 1
+        if mode == "hybrid":
+            order = sorted(fused, key=lambda r: (-fused[r]["rrf"], -fused[r].get("dense", 0.0), r))
         else:
-            order = sorted(fused, key=lambda p: (-fused[p]["rrf"], -fused[p].get("dense", 0.0)))
-        hits, seen = [], set()
-        for pos in order:
-            item = self.items[pos]
-            if item.iri in seen:
-                continue
-            seen.add(item.iri)
-            if item.extra.get("variant"):
-                item = self.items[self._by_iri[item.iri][0]]  # show the full item, not its name vector
-            entry = fused[pos]
+            order = sorted((r for r in fused if mode in fused[r]), key=lambda r: (-fused[r][mode], r))
+        chosen, seen = [], set()
+        for row in order:
+            iri = rows[row][0]
+            if iri not in seen:
+                seen.add(iri)
+                chosen.append(row)
+                if len(chosen) >= k:
+                    break
+        full = view.items.fetch(chosen, view.gen)
+        hits = []
+        for row in chosen:
+            if row not in full:
+                continue  # purged between the two reads (a refresh two generations on)
+            iri, type_, graph, data, _, _ = full[row]
+            entry = fused[row]
             score = entry["rrf"] if mode == "hybrid" else entry.get(mode, 0.0)
-            hits.append(hit_json(item, score, dense=entry.get("dense"), lexical=entry.get("lexical"),
-                                 exact="exact" in entry, topics="topics" in entry))
-            if len(hits) >= k:
-                break
+            hits.append(hit_json(item_from_row(iri, type_, graph, data), score, dense=entry.get("dense"),
+                                 lexical=entry.get("lexical"), exact="exact" in entry, topics="topics" in entry))
         return hits
 
-    def similar(self, text_or_iri: str, k: int = 10) -> list[dict]:
+    def similar(self, text_or_iri: str, k: int = 10, *, deadline: float | None = None) -> list[dict]:
         """Performance indicators most similar to an indicator (by IRI) or to free text.
 
         The query indicator itself is excluded. Hits: ``iri, label, target_value, level1, level2,
@@ -420,28 +527,22 @@ class SearchIndex:
         """
         from search.similar import similar_indicators
 
-        return similar_indicators(self, text_or_iri, k)
+        return similar_indicators(self, text_or_iri, k, deadline=deadline)
 
-    def _exact(self, text: str, types: list[str] | None, lex: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    def _exact(self, view: _View, text: str, types: list[str] | None, terms, n: int, searcher
+               ) -> list[tuple[int, float]]:
         """Items that hold the query exactly: the same label, or the query's 文号 / code as a token.
 
         BM25 ranks a near neighbour (档案归档质量 for 档案归档率, 吕财社〔2022〕105号 for
-        吕财社〔2021〕171号) close to the exact item; an exact match deserves to lead.
+        吕财社〔2021〕171号) close to the exact item; an exact match deserves to lead. Ranked by
+        the query's BM25 among themselves, ``n`` at most.
         """
-        key = lexical.normalize_text(text).strip()
+        key = lexical.label_key(text)
         wanted = {t for t in lexical.doc_number_tokens(text) if not t.startswith("〔")}
         wanted |= {t for t in re.findall(r"[0-9a-z]{5,}", key) if any(c.isdigit() for c in t)}
-        found = set(self._by_label.get(key, []))
-        for tok in wanted:
-            found |= set(self._by_token.get(tok, []))
-        if types:
-            found = {p for p in found if self.items[p].type in types}
-        if not found:
-            return []
-        score = dict(lex)
-        return sorted(((p, score.get(p, 0.0)) for p in found), key=lambda x: -x[1])
+        return view.lex.exact(key, sorted(wanted), terms, n, types, searcher)
 
-    def _expanded(self, text: str, k: int, types: list[str] | None) -> list[tuple[int, float]]:
+    def _expanded(self, view: _View, text: str, k: int, types: list[str] | None, searcher) -> list[tuple[int, float]]:
         """Lexical ranking of the query's policy topics in the documents' own words.
 
         "village-level insurance agents" shares no word with 村级代办员; the topic scheme knows
@@ -459,32 +560,67 @@ class SearchIndex:
         words = []
         for m in matches[:2]:
             words += [l.text for l in m.topic.labels if l.lang == "zh"][:6]
-        ranking = self.lexical(" ".join(words), k, types)
+        ranking = view.lex.search(view.lex.query_terms(" ".join(words), searcher), k, types, searcher)
         # Only the items that hold the topic's words strongly: a long tail of items sharing one
         # character pair would otherwise add votes to everything dense also likes.
         best = ranking[0][1] if ranking else 0.0
-        return [(p, sc) for p, sc in ranking if sc >= EXPANSION_KEEP * best]
+        return [(r, sc) for r, sc in ranking if sc >= EXPANSION_KEEP * best]
 
     def topic_matcher(self):
+        """The policy-topic matcher; its label vectors come from the embedding cache (topic
+        tagging stored them), which saves encoding ~300 labels at start-up."""
         from search.topics import TopicMatcher, load_topics
 
-        return self.cached("topic-matcher", lambda: TopicMatcher(load_topics(), self.embedder))
+        view = self._view
+        encoder = CachedEncoder(self.embedder, view.vectors) if view is not None else self.embedder
+        return self.cached("topic-matcher", lambda: TopicMatcher(load_topics(), encoder))
 
     # ---------------------------------------------------------------- helpers for qa
 
     def cached(self, key: str, build):
-        """A value computed once per loaded generation (e.g. QA's gazetteer)."""
-        if key not in self._cache:
-            self._cache[key] = build()
-        return self._cache[key]
+        """A value computed once per loaded generation (e.g. QA's gazetteer); concurrent callers
+        of a value still being built wait for it instead of building it again."""
+        with self._cache_lock:
+            slot = self._cache.get(key)
+            if slot is None:
+                slot = self._cache[key] = {"lock": threading.Lock()}
+        with slot["lock"]:
+            if "value" not in slot:
+                slot["value"] = build()
+            return slot["value"]
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Vector space -> index kind in use (flat, ivf-flat ...), with the delta size when not empty."""
+        if self._view is None:
+            return {}
+        out = {}
+        for name, space in self._view.spaces.items():
+            out[name] = space.kind + (f"+{len(space.delta_ids)} flat" if space.base is not None and len(space.delta_ids)
+                                      else "")
+        return out
 
     def stats(self) -> dict:
-        counts: dict[str, int] = {}
-        for it in self.items:
-            counts[it.type] = counts.get(it.type, 0) + 1
-        return {"model": self.model, "items": len(self.items), "by_type": counts,
-                "graphs": len(self.manifest.get("graphs", {})), "generation": self.generation,
-                "index": self._vindex.kinds if self._vindex else {}, "folder": str(self.index_dir)}
+        manifest = self.manifest
+        return {"model": self.model, "items": len(self), "by_type": dict(manifest.get("counts", {})),
+                "graphs": len(manifest.get("graphs", {})), "generation": self.generation,
+                "index": self.kinds, "vectors": {s: len(sp) for s, sp in self._view.spaces.items()} if self._view else {},
+                "folder": str(self.index_dir)}
+
+
+def _identity(manifest: dict) -> tuple | None:
+    """Which files a view reads: the name a build gave the item table and lexical index (a reset
+    gives new ones a new name; inode numbers would not do, a new file may reuse a removed one's)
+    and the embedding cache. None for a generation written before the name existed: such a view
+    opens its own handles."""
+    if not manifest.get("files"):
+        return None
+    return (manifest["files"], manifest.get("cache"), manifest.get("dim"))
+
+
+def _check(deadline: float | None, started: float) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise QueryTimeout(max(0.0, deadline - started))
 
 
 def hit_json(item: Item, score: float, *, dense: float | None = None, lexical: float | None = None,
@@ -519,13 +655,13 @@ def _topics_fingerprint(model: str) -> str:
     return f"{digest}:{model}"
 
 
-def refresh_after_ingest(store: GraphStore, index_dir: Path, model: str = DEFAULT_MODEL, threads: int = 1) -> dict:
+def refresh_after_ingest(store: GraphStore, index_dir: Path, model: str = DEFAULT_MODEL, threads: int = 1,
+                         options: IndexOptions | None = None) -> dict:
     """Bring the index and the topic tags in step with the store after an ingest.
 
     For the ingest command: the store is open read-write. A folder built with another model is
     rebuilt with ``model`` (the settings changed), never mixed.
     """
-    index = SearchIndex.open(store, index_dir, model, threads, on_model_change="rebuild", refresh=False)
+    index = SearchIndex.open(store, index_dir, model, threads, on_model_change="rebuild", refresh=False,
+                             options=options)
     return index.refresh(tag_topics=True)
-
-

@@ -3,18 +3,28 @@
 Dense vectors blur exact strings: budget codes (2101202), document numbers (冀财社〔2022〕218号) and
 short domain words (长护险) need an exact-match index beside them. Texts are tokenised into
 jieba search-mode words, CJK character bigrams (so a word jieba splits differently still matches),
-whole digit runs (codes, years) and normalised document numbers, then scored with ``bm25s``.
+whole digit runs (codes, years) and normalised document numbers (``tokenize``).
+
+The index is tantivy's (a Rust library): our own tokens go in space-separated under its
+``whitespace`` tokenizer and queries are BM25-scored disjunctions of term queries. It is
+segment-based and memory-mapped: a refresh adds and deletes documents and commits atomically,
+a reader opens in milliseconds and follows a commit with ``reload()``, searches run in parallel
+from many threads, and top-k retrieval with block-max WAND touches a fraction of the postings
+where ``bm25s``, used before, scored every document (an array of 2M floats per query at 10,000
+disclosures) and had to be rebuilt in RAM at every load.
+
+One document per item row: ``row`` (the item's row in ``item_store``), ``type``, ``gb``
+(graph and generation, to delete a replaced disclosure's documents in one term), ``tok`` (the
+tokens) and ``key`` (the normalised label, for exact matches).
 """
 from __future__ import annotations
 
-import json
 import re
 import threading
 import unicodedata
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
-
-import numpy as np
 
 _JIEBA_LOCK = threading.Lock()
 _jieba = None
@@ -92,54 +102,166 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+# Writer heap for tantivy (it flushes a segment when full); one indexing thread per writer.
+WRITER_HEAP = 128 * 1024 * 1024
+# Distinct query terms at most: a pasted page of text is cut to its first terms, not scanned.
+MAX_QUERY_TERMS = 48
+# Share of documents above which a query term is dropped when rarer terms remain.
+COMMON_SHARE = 0.2
+
+
+def _schema():
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_unsigned_field("row", stored=False, indexed=False, fast=True)
+    sb.add_text_field("type", stored=False, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("gb", stored=False, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("tok", stored=False, tokenizer_name="whitespace", index_option="freq")
+    sb.add_text_field("key", stored=False, tokenizer_name="raw", index_option="basic")
+    return sb.build()
+
+
+def label_key(label: str) -> str:
+    """The form of a label that an exact-match query compares (NFKC, lower case, trimmed)."""
+    return normalize_text(label).strip()
+
+
+def graph_batch(graph: str, born: int) -> str:
+    """The ``gb`` term of the documents one refresh wrote for one disclosure graph."""
+    return f"{graph}|{born}"
+
+
 class LexicalIndex:
-    """BM25 over tokenised item texts; ``search`` returns (positions, scores), best first."""
+    """A tantivy index of item rows in ``folder`` (created when missing)."""
 
-    def __init__(self, tokens: Sequence[Sequence[str]] | None = None):
-        import bm25s
+    def __init__(self, folder: Path, *, create: bool = True):
+        import tantivy
 
-        self._bm25 = bm25s.BM25()
-        self.size = 0
-        if tokens:
-            self.build(tokens)
+        self._t = tantivy
+        self.folder = Path(folder)
+        if not create and not tantivy.Index.exists(str(self.folder)):
+            raise OSError(f"no lexical index in {self.folder}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.schema = _schema()
+        self.index = tantivy.Index(self.schema, path=str(self.folder), reuse=True)
+        self.index.config_reader("Manual", 0)
+        self.index.reload()
+        self._writer = None
 
-    def build(self, tokens: Sequence[Sequence[str]]) -> None:
-        self.size = len(tokens)
-        if self.size:
-            # An empty document would make bm25s' vocabulary empty; "∅" keeps it well formed.
-            self._bm25.index([list(t) or ["∅"] for t in tokens], show_progress=False)
+    # ------------------------------------------------------------ reading
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every item for the query (zeros where nothing matches)."""
-        if not self.size:
-            return np.zeros(0, dtype=np.float32)
-        toks = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
-        if not toks:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
+    def reload(self) -> None:
+        """See the last commit (readers call this when they move to a new generation)."""
+        self.index.reload()
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` item positions with a positive score (restricted to ``mask`` when given)."""
-        scores = self.scores(query)
-        if mask is not None and scores.size:
-            scores = np.where(mask, scores, 0.0)
-        positive = np.flatnonzero(scores > 0)
-        if positive.size == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if positive.size > k:
-            part = np.argpartition(-scores[positive], k - 1)[:k]
-            positive = positive[part]
-        order = positive[np.argsort(-scores[positive], kind="stable")]
-        return order, scores[order]
+    def searcher(self):
+        return self.index.searcher()
 
+    def size(self) -> int:
+        """Documents in the last commit this reader loaded."""
+        return self.index.searcher().num_docs
 
-def save_tokens(path: Path, tokens: Iterable[Sequence[str]]) -> None:
-    """Persist token lists (one JSON array per line) so a reload skips jieba."""
-    with open(path, "w", encoding="utf-8") as fh:
-        for t in tokens:
-            fh.write(json.dumps(list(t), ensure_ascii=False) + "\n")
+    def query_terms(self, text: str, searcher=None) -> Counter:
+        """The query's tokens with their counts (at most ``MAX_QUERY_TERMS`` distinct ones).
 
+        With a ``searcher``, terms held by more than ``COMMON_SHARE`` of the documents are left
+        out when rarer ones remain: their BM25 weight is small (idf <= ln 5) and their postings
+        are the longest. On 2M item documents this cut the p95 of a lexical query from 30 to 9 ms
+        (the longest query from 66 to 19 ms) with the retrieval benchmark unchanged.
+        """
+        counts = Counter(tokenize(text))
+        if len(counts) > MAX_QUERY_TERMS:
+            counts = Counter(dict(list(counts.items())[:MAX_QUERY_TERMS]))
+        if searcher is not None and len(counts) > 1:
+            limit = COMMON_SHARE * max(searcher.num_docs, 1)
+            rare = Counter({t: n for t, n in counts.items() if searcher.doc_freq("tok", t) <= limit})
+            if rare:
+                counts = rare
+        return counts
 
-def load_tokens(path: Path) -> list[list[str]]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    def _disjunction(self, terms: Counter):
+        Query, Occur = self._t.Query, self._t.Occur
+        clauses = []
+        for term, count in terms.items():
+            q = Query.term_query(self.schema, "tok", term)
+            # A token repeated in the query counts as often (as BM25 over the query's bag does).
+            clauses.append((Occur.Should, Query.boost_query(q, float(count)) if count > 1 else q))
+        return Query.boolean_query(clauses)
+
+    def _restricted(self, query, types: Sequence[str] | None):
+        if not types:
+            return query
+        Query, Occur = self._t.Query, self._t.Occur
+        kinds = Query.boolean_query([(Occur.Should, Query.term_query(self.schema, "type", t)) for t in types])
+        # The type filter must not add to the score: a constant 0 keeps BM25's order.
+        return Query.boolean_query([(Occur.Must, Query.const_score_query(kinds, 0.0)), (Occur.Must, query)])
+
+    def _run(self, searcher, query, n: int) -> list[tuple[int, float]]:
+        result = searcher.search(query, n, count=False)
+        if not result.hits:
+            return []
+        addresses = [a for _, a in result.hits]
+        rows = searcher.fast_field_values("row", addresses)
+        return [(int(r), float(s)) for (s, _), r in zip(result.hits, rows) if s > 0]
+
+    def search(self, terms: Counter, n: int, types: Sequence[str] | None = None, searcher=None) -> list[tuple[int, float]]:
+        """Rows and BM25 scores of the best ``n`` matches of the terms, best first."""
+        if not terms:
+            return []
+        searcher = searcher or self.searcher()
+        return self._run(searcher, self._restricted(self._disjunction(terms), types), n)
+
+    def exact(self, key: str, tokens: Sequence[str], terms: Counter, n: int, types: Sequence[str] | None = None,
+              searcher=None) -> list[tuple[int, float]]:
+        """Rows whose label is ``key`` or that hold one of ``tokens``, ranked by the terms' BM25."""
+        Query, Occur = self._t.Query, self._t.Occur
+        wanted = []
+        if key:
+            wanted.append((Occur.Should, Query.term_query(self.schema, "key", key)))
+        wanted += [(Occur.Should, Query.term_query(self.schema, "tok", t)) for t in tokens]
+        if not wanted:
+            return []
+        clauses = [(Occur.Must, Query.const_score_query(Query.boolean_query(wanted), 1e-6))]
+        if terms:
+            clauses.append((Occur.Should, self._disjunction(terms)))
+        searcher = searcher or self.searcher()
+        return self._run(searcher, self._restricted(Query.boolean_query(clauses), types), n)
+
+    # ------------------------------------------------------------ writing (one writer at a time)
+
+    @property
+    def writer(self):
+        if self._writer is None:
+            self._writer = self.index.writer(WRITER_HEAP, 1)
+        return self._writer
+
+    def add(self, rows: Sequence[int], types: Sequence[str], batches: Sequence[str], tokens: Sequence[str],
+            keys: Sequence[str]) -> None:
+        """Add documents: ``tokens`` are space-joined token strings, one per row."""
+        writer, Document = self.writer, self._t.Document
+        for row, type_, gb, tok, key in zip(rows, types, batches, tokens, keys):
+            doc = Document()
+            doc.add_unsigned("row", int(row))
+            doc.add_text("type", type_)
+            doc.add_text("gb", gb)
+            if tok:
+                doc.add_text("tok", tok)
+            if key:
+                doc.add_text("key", key)
+            writer.add_document(doc)
+
+    def delete_batches(self, batches: Iterable[str]) -> None:
+        for gb in batches:
+            self.writer.delete_documents_by_term("gb", gb)
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()  # the writer is spent: merges finish before the lock goes
+            self._writer = None
+
+    def rollback(self) -> None:
+        if self._writer is not None:
+            self._writer.rollback()
+            self._writer = None

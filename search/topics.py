@@ -13,6 +13,11 @@ A mention in a narrative (部门职责) is not funding: only projects with money
 performance-target table, and the indicators of such tables, are tagged. Tags go into one named
 graph per disclosure (``…/graph/topics/{key}``), replaced whenever the disclosure is re-tagged and
 dropped with it.
+
+At scale the index refresh tags the disclosures it has just read (``tag_items``): the projects and
+indicators come from its items instead of another query, the names' vectors from the embedding
+cache the refresh has just filled (an indicator's name is the text of its name vector), and the
+topic graphs of a whole batch are written in one transaction.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from rdflib.namespace import RDF, SKOS
 
 from ontology import ONTOLOGY_DIR
 from ontology.terms import BKG, GRAPH_BASE, INSTANCE_BASE
-from search.corpus import DISCLOSURE_GRAPH_PREFIX, graph_filter
+from search.corpus import DISCLOSURE_GRAPH_PREFIX, GRAPHS_PER_QUERY, in_graphs
 from search.sparql import PREFIXES, text
 from search.store import GraphStore
 
@@ -96,6 +101,9 @@ class TopicMatch:
     span: tuple[int, int] | None = None
 
 
+_LATIN = re.compile(r"[A-Za-z]")
+
+
 def _en_pattern(label: str) -> re.Pattern:
     return re.compile(r"(?<![a-z0-9])" + re.escape(label.lower()) + r"(?![a-z0-9])")
 
@@ -120,9 +128,12 @@ class TopicMatcher:
         lowered = text_.lower()
         taken: list[tuple[int, int]] = []
         found: dict[str, TopicMatch] = {}
+        latin = _LATIN.search(text_) is not None
         for topic, label in self._labels:
             spans = []
             if label.lang == "en":
+                if not latin:
+                    continue  # a Chinese name cannot hold an English label: skip the regexes
                 spans = [m.span() for m in self._en[id(label)].finditer(lowered)]
             else:
                 start = text_.find(label.text)
@@ -186,20 +197,22 @@ def topic_graph_iri(disclosure_graph: str) -> str:
 
 def _taggable(store: GraphStore, graphs: Iterable[str] | None) -> dict[str, list[tuple[str, str, list[str], str | None]]]:
     """Per disclosure graph: (IRI, kind, names, project IRI) of funded projects and their indicators."""
-    result = store.query(PREFIXES + f"""
-SELECT ?g ?s ?kind ?label ?alt ?p WHERE {{
-  {graph_filter("g", graphs)}
-  GRAPH ?g {{
-    {{ ?s a bkg:Project . BIND("project" AS ?kind)
-       FILTER(EXISTS {{ ?s bkg:amount ?amount }} || EXISTS {{ ?s bkg:hasIndicator ?i }})
-       OPTIONAL {{ ?s skos:altLabel ?alt }} }}
+    body = """
+    { ?s a bkg:Project . BIND("project" AS ?kind)
+       FILTER(EXISTS { ?s bkg:amount ?amount } || EXISTS { ?s bkg:hasIndicator ?i })
+       OPTIONAL { ?s skos:altLabel ?alt } }
     UNION
-    {{ ?p a bkg:Project ; bkg:hasIndicator ?s . BIND("indicator" AS ?kind) }}
-    ?s rdfs:label ?label .
-  }}
-}}""")
+    { ?p a bkg:Project ; bkg:hasIndicator ?s . BIND("indicator" AS ?kind) }
+    ?s rdfs:label ?label ."""
+    # Constant graphs, a batch per query (see corpus.in_graphs: a VALUES list scans every graph).
+    ordered = None if graphs is None else sorted(set(graphs))
+    batches = [None] if ordered is None else [ordered[i:i + GRAPHS_PER_QUERY]
+                                              for i in range(0, len(ordered), GRAPHS_PER_QUERY)]
+    rows = []
+    for batch in batches:
+        rows += store.query(PREFIXES + f"SELECT ?g ?s ?kind ?label ?alt ?p WHERE {{ {in_graphs(batch, body)} }}").rows
     grouped: dict[tuple[str, str], dict] = {}
-    for row in result.rows:
+    for row in rows:
         key = (str(row["g"]), str(row["s"]))
         entry = grouped.setdefault(key, {"kind": text(row["kind"]), "names": [], "project": text(row.get("p"))})
         for k in ("label", "alt"):
@@ -223,19 +236,44 @@ def tag_graphs(store: GraphStore, graphs: Iterable[str] | None = None, embedder=
     Writes one topics graph per disclosure graph (replacing the old one) in a single transaction.
     Returns counts: ``{"graphs": n, "tags": n, "by_label": n, "by_embedding": n}``.
     """
+    taggable = _taggable(store, graphs)
+    targets = sorted(set(graphs) if graphs is not None else set(taggable))
+    return _tag_and_write(store, taggable, targets, embedder, topics)
+
+
+def taggable_from_items(items) -> dict[str, list[tuple[str, str, list[str], str | None]]]:
+    """What ``_taggable`` reads from the store, taken from index items (``corpus.Item``) instead:
+    per graph, funded projects (money or an indicator table) and the indicators of projects."""
+    with_indicators = {(it.graph, it.project_iri) for it in items if it.type == "indicator" and it.project_iri}
+    grouped: dict[str, list] = defaultdict(list)
+    for it in items:
+        if it.type == "project" and (it.extra.get("amount") is not None or (it.graph, it.iri) in with_indicators):
+            names = [n for n in dict.fromkeys([it.label, *(it.extra.get("aliases") or [])]) if n]
+            grouped[it.graph].append((it.iri, "project", names, None))
+        elif it.type == "indicator" and it.project_iri and it.label:
+            grouped[it.graph].append((it.iri, "indicator", [it.label], it.project_iri))
+    return {g: sorted(entries, key=lambda e: (e[1] != "project", e[0])) for g, entries in grouped.items()}
+
+
+def tag_items(store: GraphStore, items, graphs: Iterable[str], embedder=None, topics: list[Topic] | None = None) -> dict:
+    """``tag_graphs`` for disclosures whose items are at hand (one write for all of them)."""
+    return _tag_and_write(store, taggable_from_items(items), sorted(set(graphs)), embedder, topics)
+
+
+def _tag_and_write(store: GraphStore, taggable: dict, targets: list[str], embedder, topics) -> dict:
     topics = load_topics() if topics is None else topics
     matcher = TopicMatcher(topics, embedder)
     related = _relatives(topics)
-    taggable = _taggable(store, graphs)
-    targets = sorted(set(graphs) if graphs is not None else set(taggable))
     out_graphs: dict[str, Graph] = {}
     stats = {"graphs": 0, "tags": 0, "by_label": 0, "by_embedding": 0}
+    entries_of = {g: taggable.get(g, []) for g in targets}
+    # One batch of texts for the whole call: the embedder sees all names without a label match at once.
+    texts = [" ".join(names) for g in targets for _, _, names, _ in entries_of[g]]
+    matches_all = iter(matcher.match(texts))
     for g in targets:
         graph = Graph()
-        entries = taggable.get(g, [])
-        texts = [" ".join(names) for _, _, names, _ in entries]
         project_topics: dict[str, set[str]] = {}
-        for (s, kind, _, project), matches in zip(entries, matcher.match(texts)):
+        for (s, kind, _, project), matches in zip(entries_of[g], matches_all):
             if kind == "project":
                 project_topics[s] = {m.topic.iri for m in matches}
             else:
