@@ -17,8 +17,11 @@ import math
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ontology.errors import QueryRejected, QueryTimeout
 from search.item_store import item_from_row
+from search.measure_terms import chinese_measure_words
 from search.sparql import is_iri
 
 if TYPE_CHECKING:
@@ -58,6 +61,12 @@ def similar_indicators(index: "SearchIndex", text_or_iri: str, k: int = 10, *, d
     else:
         query = query[:index.options.max_query_chars]
         vector = index.encode_query(query)
+        measures = chinese_measure_words(query)
+        if measures:
+            # English phrasing: add the Chinese measure words it names (see search.measure_terms),
+            # so short Chinese labels are found by meaning, not only by the model's cross-lingual pull.
+            combined = vector + index.encode_query(" ".join(measures))
+            vector = combined / max(float(np.linalg.norm(combined)), 1e-9)
     _check(deadline, started)
     # Over-fetch: generic rows (群众满意度 under every project) fold into one below.
     n = 4 * k + 20

@@ -54,3 +54,26 @@ def test_unknown_iri_is_a_404(index):
     with pytest.raises(QueryRejected) as err:
         index.similar("https://w3id.org/budgetkg/id/disclosure/none/indicator/1")
     assert err.value.status == 404
+
+
+def test_english_measure_phrasings_reach_the_chinese_measure_words():
+    from search.measure_terms import chinese_measure_words
+
+    assert chinese_measure_words("how satisfied are the people served") == ["满意度"]
+    assert chinese_measure_words("enrolment rate of the basic insurance") == ["参保率"]
+    assert "参保人数" in chinese_measure_words("number of people enrolled")
+    assert chinese_measure_words("群众满意度") == []  # Chinese text is matched by the model itself
+    assert chinese_measure_words("the weather in spring") == []
+
+
+@pytest.mark.parametrize("phrasing, measure", [
+    ("how happy the people served are with the work", "满意度"),
+    ("share of the subsidy money that was paid out", "率"),
+    ("number of people who joined the insurance", "参保"),
+])
+def test_plain_english_phrasings_find_that_measure_first(index, phrasing, measure):
+    hits = index.similar(phrasing, k=5)
+    labels = [h["label"] for h in hits]
+    assert sum(measure in label for label in labels) >= 3, labels
+    if measure == "满意度":  # the same measure from several counties, not one table's copies
+        assert len({h["county"] for h in hits if measure in h["label"]}) >= 2, hits
