@@ -231,6 +231,5 @@ SELECT DISTINCT ?n WHERE { ?doc bkg:documentNumber ?n }""").rows})
     gaz.classifications = sorted({(str(r["l"]), str(r["n"])) for r in store.query(PREFIXES + """
 SELECT DISTINCT ?l ?n WHERE { ?c skos:notation ?n ; skos:prefLabel|skos:altLabel ?l .
   FILTER EXISTS { ?line bkg:classification ?c } }""").rows})
-    result = store.query(PREFIXES + "SELECT ?s WHERE { ?s bkg:topic ?t } LIMIT 1")
-    gaz.has_topic_tags = bool(result.rows)
+    gaz.has_topic_tags = bool(store.query(PREFIXES + "ASK { ?s bkg:topic ?t }").boolean)
     return gaz

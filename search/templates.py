@@ -294,8 +294,9 @@ def basis_selection(q: Question, gaz: Gazetteer) -> Selection | None:
         return None
     where = selector + """
   { ?project bkg:legalBasis ?iri } UNION { ?project bkg:hasIndicator ?i_ . ?i_ bkg:legalBasis ?iri }"""
+    # ?project is projected as well as grouped on: Virtuoso folds groups by the projected keys.
     return Selection(where, inner_vars=" ?project", group="?iri ?project",
-                     extra_vars=" (SAMPLE(?projectLabel_) AS ?project_label) (SAMPLE(?title_) AS ?title)",
+                     extra_vars=" ?project (SAMPLE(?projectLabel_) AS ?project_label) (SAMPLE(?title_) AS ?title)",
                      extra="""
   OPTIONAL { ?project rdfs:label ?projectLabel_ }
   OPTIONAL { ?iri dct:title ?title_ }""",
@@ -510,7 +511,7 @@ WHERE {{
   BIND(?d AS ?iri)
   BIND(?value_ AS ?amount_)
   OPTIONAL {{ ?d rdfs:label ?docLabel_ }}
-  BIND(CONCAT(COALESCE(STR(?docLabel_), ""), " — ", ?measureLabel_) AS ?label_){change_block}{context("?d")}{agg_block}
+  BIND(CONCAT(COALESCE(STR(?docLabel_), ""), STR(" — "), STR(?measureLabel_)) AS ?label_){change_block}{context("?d")}{agg_block}
 }}
 GROUP BY ?iri ?measure
 ORDER BY {order}"""

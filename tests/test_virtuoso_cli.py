@@ -152,9 +152,6 @@ def test_ask_answers_from_virtuoso(virtuoso):
     assert answer["answers"][0]["county"] == "霸州市" and answer["answers"][0]["source"]["file"]
 
 
-@pytest.mark.xfail(strict=True, reason="search/qa.py sends constructs Virtuoso 7.2 evaluates differently "
-                                       "(partOf* area scope loses rows; CONCAT with a non-ASCII constant garbles "
-                                       "UTF-8); see tests/test_virtuoso_queries.py")
 def test_ask_scoped_by_province_and_measure_labels_on_virtuoso(virtuoso):
     shanxi = json.loads(run(virtuoso, "ask", "which counties in Shanxi have disclosures", "--json").stdout)
     assert {a["county"] for a in shanxi["answers"]} == {"兴县"}
