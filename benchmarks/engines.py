@@ -121,7 +121,7 @@ class HttpEngine:
 class OxigraphServer(HttpEngine):
     name = "oxigraph-server"
 
-    def __init__(self, nquads: Path, work: Path):
+    def __init__(self, nquads: Path, work: Path, writable: bool = False):
         import httpx
 
         binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
@@ -131,7 +131,9 @@ class OxigraphServer(HttpEngine):
                        capture_output=True)
         self.load_s = time.perf_counter() - t0
         port = _free_port()
-        self.process = subprocess.Popen([binary, "serve-read-only", "--location", str(folder), "--bind",
+        # ``serve`` also answers updates (benchmarks/remote_index.py writes through it).
+        self.process = subprocess.Popen([binary, "serve" if writable else "serve-read-only", "--location",
+                                         str(folder), "--bind",
                                          f"127.0.0.1:{port}", "--union-default-graph"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.url = f"http://127.0.0.1:{port}/query"
@@ -150,7 +152,7 @@ class OxigraphServer(HttpEngine):
 class Virtuoso(HttpEngine):
     name = "virtuoso"
 
-    def __init__(self, nquads: Path, work: Path):
+    def __init__(self, nquads: Path, work: Path, writable: bool = True):
         from tests.virtuoso_support import VirtuosoServer
 
         self.server = VirtuosoServer(work / "virtuoso").start()

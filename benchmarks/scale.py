@@ -301,7 +301,7 @@ def figures_of(r: dict) -> dict[str, float | None]:
     f = {"ingest_s": ing["wall_s"], "ingest_docs_per_s": ing["docs_per_s"], "parse_s": ing.get("parse_s"),
          "write_s": ing.get("write_s"), "index_s": ing.get("index_s"), "embed_s": ing.get("embed_s"),
          "store_mb": r["store_mb"], "index_mb": r["index_mb"], "serve_ready_s": r.get("serve_ready_s"),
-         "serve_rss_mb": r.get("serve_rss_mb")}
+         "serve_rss_mb": r.get("serve_rss_mb"), "http_errors": len(r.get("errors", []))}
     for kind in ("ask", "search", "similar", "sparql"):
         s = lat.get(kind) or {}
         f[f"{kind}_p50_ms"], f[f"{kind}_p95_ms"], f[f"{kind}_max_ms"] = s.get("p50"), s.get("p95"), s.get("max")
@@ -310,7 +310,7 @@ def figures_of(r: dict) -> dict[str, float | None]:
 
 def exponent(ns: list[int], values: list[float | None]) -> float | None:
     """Least-squares slope of log(value) on log(N) over the sizes from 100 up (all, if fewer than 2)."""
-    pairs = [(n, v) for n, v in zip(ns, values) if v and v > 0]
+    pairs = [(n, v) for n, v in zip(ns, values) if v is not None and v > 0]
     big = [(n, v) for n, v in pairs if n >= 100]
     pairs = big if len(big) >= 2 else pairs
     if len(pairs) < 2:
