@@ -42,8 +42,15 @@ CHUNK_CHARS = 320
 GOAL_CHARS = 240
 # Characters of a passage that are embedded (the lexical index keeps all of it).
 EMBED_CHARS = 100
-# Graphs per SPARQL query: one UNION block each (~1 KB of query text per block).
+# Graphs per SPARQL query: one UNION block each (~1 KB of query text per block). A store may ask
+# for fewer (``graphs_per_query``): Virtuoso refuses a query whose estimated cost passes its
+# MaxQueryCostEstimationTime, and 50 blocks of OPTIONALs are estimated at ~25 minutes.
 GRAPHS_PER_QUERY = 50
+
+
+def graphs_per_query(store: GraphStore) -> int:
+    """Disclosure graphs read per query from ``store``."""
+    return int(getattr(store, "graphs_per_query", GRAPHS_PER_QUERY) or GRAPHS_PER_QUERY)
 # Subjects per VALUES lookup of shared data.
 LOOKUP_BATCH = 500
 
@@ -544,8 +551,9 @@ def collect_items(store: GraphStore, graphs: Iterable[str] | None = None, lookup
         graphs = sorted(disclosure_contexts(store, None, lookups))
     graphs = sorted(set(graphs))
     items: list[Item] = []
-    for i in range(0, len(graphs), GRAPHS_PER_QUERY):
-        batch = graphs[i:i + GRAPHS_PER_QUERY]
+    step = graphs_per_query(store)
+    for i in range(0, len(graphs), step):
+        batch = graphs[i:i + step]
         contexts = disclosure_contexts(store, batch, lookups)
         for collect in COLLECTORS:
             items.extend(collect(store, contexts, batch, lookups))

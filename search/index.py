@@ -369,8 +369,9 @@ class SearchIndex:
             cache = VectorCache(self.layout.cache(self.model), self.embedder.dim, writable=True)
             try:
                 encoder = CachedEncoder(self.embedder, cache)
-                for i in range(0, len(todo), corpus.GRAPHS_PER_QUERY):
-                    part = topics_mod.tag_graphs(self.store, todo[i:i + corpus.GRAPHS_PER_QUERY], encoder)
+                step = corpus.graphs_per_query(self.store)
+                for i in range(0, len(todo), step):
+                    part = topics_mod.tag_graphs(self.store, todo[i:i + step], encoder)
                     for k, v in part.items():
                         counts[k] = counts.get(k, 0) + v
             finally:

@@ -289,7 +289,7 @@ class Refresher:
 
     def _batches(self, changed: list[str], gen: int, counts: dict, pool) -> None:
         graphs = sorted(changed)
-        step = corpus.GRAPHS_PER_QUERY
+        step = corpus.graphs_per_query(self.store)
         chunks = [graphs[i:i + step] for i in range(0, len(graphs), step)]
         waiting: _Batch | None = None
         for chunk in chunks:

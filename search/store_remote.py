@@ -68,6 +68,9 @@ class RemoteSparqlStore:
     """``GraphStore`` talking to a SPARQL 1.1 server over HTTP."""
 
     name = "sparql"
+    # Disclosure graphs per read of the search index (``search.corpus.graphs_per_query``): few, so
+    # that a server's cost estimate (Virtuoso's MaxQueryCostEstimationTime) lets the query run.
+    graphs_per_query = 5
 
     def __init__(self, query_url: str, update_url: str | None = None, *, user: str | None = None,
                  password: str | None = None, timeout: float = 60.0, private_query_url: str | None = None,
