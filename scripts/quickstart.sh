@@ -12,8 +12,6 @@ echo; echo "== What the graph holds"; $BKG info
 echo; echo "== Total budget by county and year (SPARQL)"
 $BKG sparql @examples/queries/totals_by_county.rq
 echo; echo "== Accounting findings"; $BKG check || true
-if $BKG --help | grep -q " ask "; then
-  echo; echo "== budgetkg ask \"which counties fund long-term care insurance\""
-  $BKG ask "which counties fund long-term care insurance"
-fi
+echo; echo "== budgetkg ask \"which counties fund long-term care insurance\""
+$BKG ask "which counties fund long-term care insurance"
 echo; echo "Store and index: $BUDGETKG_HOME   (export BUDGETKG_HOME=$BUDGETKG_HOME to keep using them)"
