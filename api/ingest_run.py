@@ -75,25 +75,24 @@ def prepare(path: str | Path, fmt: str | None = None, layout: str | None = None,
     """Parse and map one file (runs in a worker process). Never raises for a bad file."""
     from ingest.mapper import to_rdf
     from ingest.pipeline import parse_path
-    from search.store import graph_to_nquads
+    from search.ntriples import to_nquads, to_ntriples
 
     started, cpu_started = time.perf_counter(), time.process_time()
     name = str(path)
     try:
         disclosure = parse_path(path, fmt=fmt, layout=layout, max_bytes=max_bytes)
         mapped = to_rdf(disclosure)
-        own, shared = mapped.own_and_shared()
+        own, shared = mapped.split_shared()
         # Most shared triples restate the ontology's code lists, which the writer would drop
         # anyway (``shared_additions``); dropping them here spares the writer rebuilding them.
         known = ontology_triples()
-        for triple in [t for t in shared if t in known]:
-            shared.remove(triple)
+        shared = [t for t in shared if t not in known]
         result = Prepared(name, disclosure=disclosure, graph_iri=str(mapped.graph_iri),
                           private_graph_iri=str(mapped.private_graph_iri),
-                          own=graph_to_nquads(own, str(mapped.graph_iri)),
-                          private=graph_to_nquads(mapped.private, str(mapped.private_graph_iri)),
-                          shared=shared.serialize(format="nt", encoding="utf-8") if len(shared) else b"",
-                          triples=len(mapped.public))
+                          own=to_nquads(own, str(mapped.graph_iri)),
+                          private=to_nquads(mapped.private_triples, str(mapped.private_graph_iri)),
+                          shared=to_ntriples(shared),
+                          triples=len(mapped.public_triples))
     except BudgetKGError as exc:
         result = Prepared(name, error=str(exc))
     except Exception as exc:  # keep the batch going; the message still names the file

@@ -275,7 +275,7 @@ def ingest_file(store: GraphStore, path: Path, *, fmt: str | None = None, layout
     except Exception as exc:  # keep the batch going; the message still names the file
         return FileOutcome(str(name or path), False, error=f"{name or path}: unexpected {type(exc).__name__}: {exc}")
     return FileOutcome(str(name or path), True, disclosure=disclosure, graph_iri=str(mapped.graph_iri),
-                       triples=len(mapped.public))
+                       triples=len(mapped.public_triples))
 
 
 def ingest_paths(store: GraphStore, paths: Iterable[str | Path], *, fmt: str | None = None,

@@ -69,7 +69,7 @@ def main() -> None:
                 start = time.perf_counter()
                 write_disclosure(store, mapped)
                 write_seconds += time.perf_counter() - start
-                total_triples += len(mapped.public)
+                total_triples += len(mapped.public_triples)
             if copy + 1 in (1, args.copies // 2 or 1, args.copies):
                 store.flush()
                 line = [f"{(copy + 1) * len(disclosures):5d} disclosures, {total_triples:9,d} triples, "

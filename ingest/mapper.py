@@ -21,6 +21,7 @@ Rules the mapping keeps:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
@@ -73,30 +74,82 @@ SHARED_PREFIXES = tuple(INSTANCE_BASE + p for p in ("department/", "area/", "leg
 PER_DISCLOSURE_PREDICATES = {BKG.fromDisclosure, PROV.wasDerivedFrom, BKG.lineStart, BKG.lineEnd, BKG.page}
 
 
+class TripleBag:
+    """Triples in the order first added, each once: what the mapper collects.
+
+    rdflib's in-memory ``Graph`` indexes every triple three ways as it is added (about a third of
+    an ingest worker's CPU went there); the mapper only adds, and its callers mostly serialise, so
+    a graph is built only where one is asked for (``MappedDisclosure.public``)."""
+
+    __slots__ = ("_triples",)
+
+    def __init__(self) -> None:
+        self._triples: dict[tuple, None] = {}
+
+    def add(self, triple: tuple) -> None:
+        self._triples[triple] = None
+
+    def __iter__(self):
+        return iter(self._triples)
+
+    def __len__(self) -> int:
+        return len(self._triples)
+
+    def __contains__(self, triple: tuple) -> bool:
+        return triple in self._triples
+
+    def to_graph(self) -> Graph:
+        graph = new_graph()
+        for triple in self._triples:
+            graph.add(triple)
+        return graph
+
+
 @dataclass
 class MappedDisclosure:
     """The triples of one disclosure, split into what may be served publicly and what may not.
 
     ``public`` is self-contained (it validates against the shapes on its own); for storage,
     ``own_and_shared()`` separates the triples only this disclosure states from those about
-    shared resources.
+    shared resources. ``public_triples``/``private_triples`` are the same triples without an
+    rdflib graph around them (what the ingest workers serialise).
     """
 
     key: str
     iri: URIRef
-    public: Graph
-    private: Graph
+    public_triples: TripleBag
+    private_triples: TripleBag
     graph_iri: URIRef
     private_graph_iri: URIRef
+
+    @cached_property
+    def public(self) -> Graph:
+        return self.public_triples.to_graph()
+
+    @cached_property
+    def private(self) -> Graph:
+        return self.private_triples.to_graph()
+
+    def split_shared(self) -> tuple[list[tuple], list[tuple]]:
+        """(triples for this disclosure's named graph, triples for the shared graph), as lists."""
+        own, shared = [], []
+        for triple in self.public_triples:
+            s, p, _ = triple
+            # str.startswith itself: rdflib's Identifier.startswith ignores a tuple of prefixes.
+            if str.startswith(s, SHARED_PREFIXES) and p not in PER_DISCLOSURE_PREDICATES:
+                shared.append(triple)
+            else:
+                own.append(triple)
+        return own, shared
 
     def own_and_shared(self) -> tuple[Graph, Graph]:
         """(triples for this disclosure's named graph, triples for the shared graph)."""
         own, shared = new_graph(), new_graph()
-        for s, p, o in self.public:
-            if str(s).startswith(SHARED_PREFIXES) and p not in PER_DISCLOSURE_PREDICATES:
-                shared.add((s, p, o))
-            else:
-                own.add((s, p, o))
+        own_triples, shared_triples = self.split_shared()
+        for triple in own_triples:
+            own.add(triple)
+        for triple in shared_triples:
+            shared.add(triple)
         return own, shared
 
 
@@ -128,8 +181,8 @@ class _Mapper:
         self.d = disclosure
         self.key = disclosure.key
         self.iri = iris.disclosure_iri(self.key)
-        self.g = new_graph()
-        self.private = new_graph()
+        self.g = TripleBag()
+        self.private = TripleBag()
         self.whole = Span(1, max(disclosure.line_count, 1))
         self.lines_by_code: dict[str, list[tuple[URIRef, Span | None]]] = {}
         self.lines_by_name: dict[str, list[tuple[URIRef, Span | None]]] = {}
@@ -161,7 +214,7 @@ class _Mapper:
 
     # ---------------------------------------------------------------- helpers
 
-    def _provenance(self, node: URIRef, span: Span | None, graph: Graph | None = None,
+    def _provenance(self, node: URIRef, span: Span | None, graph: TripleBag | None = None,
                     lines: bool = True) -> None:
         g = self.g if graph is None else graph
         g.add((node, BKG.fromDisclosure, self.iri))

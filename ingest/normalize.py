@@ -17,7 +17,9 @@ from ingest.model import LegalReference, Span
 _FULLWIDTH = str.maketrans({
     "＝": "=", "＜": "<", "＞": ">", "％": "%", "．": ".", "，": "，", "－": "-",
     "≧": "≥", "≦": "≤", "⩾": "≥", "⩽": "≤",
+    **{chr(ord("０") + i): str(i) for i in range(10)},  # full-width digits
 })
+_SPACES_RE = re.compile(r"[ \t\u3000\xa0]+")
 
 
 def clean_text(text: str) -> str:
@@ -25,12 +27,7 @@ def clean_text(text: str) -> str:
 
     NFKC is not applied wholesale because it would turn 〔〕 and Chinese punctuation into ASCII.
     """
-    out = []
-    for ch in text.translate(_FULLWIDTH):
-        if "０" <= ch <= "９":
-            ch = chr(ord(ch) - ord("０") + ord("0"))
-        out.append(ch)
-    return re.sub(r"[ \t\u3000\xa0]+", " ", "".join(out)).strip()
+    return _SPACES_RE.sub(" ", text.translate(_FULLWIDTH)).strip()
 
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
@@ -53,8 +50,11 @@ def join_fragments(parts: list[str]) -> str:
     return out
 
 
+_CJKISH_RE = re.compile(f"[{_CJK}{_CJK_PUNCT}]")
+
+
 def _is_cjkish(ch: str) -> bool:
-    return bool(re.match(f"[{_CJK}{_CJK_PUNCT}]", ch))
+    return bool(_CJKISH_RE.match(ch))
 
 
 # ---------------------------------------------------------------- numbers
@@ -316,9 +316,16 @@ def economic_parent(code: str) -> str | None:
     return code[:3] if len(code) == 5 else None
 
 
+_HTML_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,200}>")  # HTML tags only: <条例> in a title stays
+_MD_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s*")
+
+
 def strip_markup(text: str) -> str:
     """Remove HTML tags and Markdown emphasis/heading marks from a line (003 carries <b> and #)."""
-    text = re.sub(r"</?[A-Za-z][^<>]{0,200}>", "", text)  # HTML tags only: <条例> in a title stays
-    text = re.sub(r"^\s{0,3}#{1,6}\s*", "", text)
+    # The tests before each pattern skip it on the plain lines that are nearly all of a document.
+    if "<" in text:
+        text = _HTML_TAG_RE.sub("", text)
+    if "#" in text:
+        text = _MD_HEADING_RE.sub("", text)
     text = text.replace("**", "")
     return unicodedata.normalize("NFC", text)

@@ -183,12 +183,9 @@ def _ensure_builtin() -> None:
 
 def graph_to_nquads(graph: Graph, graph_iri: str) -> bytes:
     """N-Quads (UTF-8) of ``graph`` placed in the named graph ``graph_iri``."""
-    if not len(graph):
-        return b""
-    suffix = f"<{graph_iri}> .".encode()
-    lines = graph.serialize(format="nt", encoding="utf-8").splitlines()
-    # rdflib ends every N-Triples statement with " ."; the graph name goes before the dot.
-    return b"".join(line[:-1] + suffix + b"\n" for line in lines if line.endswith(b" ."))
+    from search.ntriples import to_nquads
+
+    return to_nquads(graph, graph_iri)
 
 
 def graphs_from_nquads(data: bytes) -> dict[str, Graph]:
