@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/scale.py [--sizes 10,100,1000,10000] [--corpus DIR] [--work DIR]
-                               [--workers N] [--rounds R] [--json OUT]
+                               [--workers N] [--rounds R] [--json OUT] [--keep] [--reuse EARLIER.json]
 
 For each N, a fresh budgetkg home gets the first N files of a synthetic corpus
 (``benchmarks/synthetic.py``; its first N files are the corpus of size N, so the sizes nest), and
@@ -260,18 +260,27 @@ def http_latencies(url: str, asks: list[tuple[str, str]], rounds: int) -> dict:
     return {"latency": out, "errors": errors}
 
 
-def run_size(n: int, corpus: Path, work: Path, workers: int, rounds: int) -> dict:
+def run_size(n: int, corpus: Path, work: Path, workers: int, rounds: int, reuse: dict | None = None) -> dict:
+    """Ingest N files into a clean home and measure it; with ``reuse`` (this size's result from an
+    earlier ``--json``), measure the home that run kept instead, with its ingest figures."""
     home = work / f"home-{n}"
-    if home.exists():
-        shutil.rmtree(home)
     print(f"\n== N = {n}", flush=True)
-    result = {"n": n, "ingest": ingest(home, corpus_files(corpus, n), workers, work / f"input-{n}")}
+    if reuse is not None:
+        if not home.is_dir():
+            raise SystemExit(f"--reuse: no kept home at {home} (run once with --keep)")
+        result = {"n": n, "ingest": reuse["ingest"], "store_mb": reuse["store_mb"], "index_mb": reuse["index_mb"],
+                  "reused_home": str(home)}
+        print(f"ingest figures and sizes from the earlier run; serving the home it kept ({home})", flush=True)
+    else:
+        if home.exists():
+            shutil.rmtree(home)
+        result = {"n": n, "ingest": ingest(home, corpus_files(corpus, n), workers, work / f"input-{n}")}
+        result["store_mb"] = round(du(home / "store") / 2**20, 1)
+        result["index_mb"] = round(du(home / "index") / 2**20, 1)
     ing = result["ingest"]
     print(f"ingest: {ing['wall_s']} s, {ing['docs_per_s']} docs/s (parse {ing.get('parse_s')} s summed over "
           f"workers, write {ing.get('write_s')} s, index {ing.get('index_s')} s, embed {ing.get('embed_s')} s); "
           f"stored {ing['stored']}, failed {ing['failed']}", flush=True)
-    result["store_mb"] = round(du(home / "store") / 2**20, 1)
-    result["index_mb"] = round(du(home / "index") / 2**20, 1)
     print(f"size: store {result['store_mb']} MB, index {result['index_mb']} MB", flush=True)
     asks = questions(home)
     process, url, ready = start_server(home)
@@ -360,18 +369,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds over the HTTP request set")
     parser.add_argument("--keep", action="store_true", help="keep each size's home (store and index)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here as JSON")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="the --json of an earlier run with --keep: serve and measure the homes it kept "
+                             "(after a change to serving code) and carry its ingest figures over")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     args.work.mkdir(parents=True, exist_ok=True)
     corpus = ensure_corpus(args.corpus, args.work, sizes[-1])
     print(f"machine: {machine()}; corpus {corpus}; workers {args.workers}; rounds {args.rounds}", flush=True)
+    earlier = {}
+    if args.reuse is not None:
+        earlier = {r["n"]: r for r in json.loads(args.reuse.read_text(encoding="utf-8"))["results"]}
     results = []
     for n in sizes:
-        results.append(run_size(n, corpus, args.work, args.workers, args.rounds))
+        if args.reuse is not None and n not in earlier:
+            raise SystemExit(f"--reuse: {args.reuse} has no result for N = {n}")
+        results.append(run_size(n, corpus, args.work, args.workers, args.rounds, earlier.get(n)))
         if args.json:
             args.json.write_text(json.dumps({"machine": machine(), "results": results}, ensure_ascii=False,
                                             indent=1), encoding="utf-8")
-        if not args.keep:
+        if not args.keep and args.reuse is None:
             shutil.rmtree(args.work / f"home-{n}", ignore_errors=True)
             shutil.rmtree(args.work / f"input-{n}", ignore_errors=True)
     print("\n" + summary(results))

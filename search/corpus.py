@@ -110,13 +110,19 @@ SELECT ?g (COUNT(*) AS ?n) WHERE {{
   GRAPH ?g {{ ?s a ?type }}
   FILTER(STRSTARTS(STR(?g), "{DISCLOSURE_GRAPH_PREFIX}"))
 }} GROUP BY ?g""")
+    sha_of = store_files(store)
+    return {str(r["g"]): f"{sha_of.get(str(r['g']), '')}:{int(value(r['n']))}" for r in typed.rows}
+
+
+def store_files(store: GraphStore) -> dict[str, str]:
+    """The file hash of every disclosure graph: ``{graph IRI: sha256}``, the cheap half of
+    ``store_state`` (0.9 s against 7 s for the type counts at 10,000 disclosures)."""
     shas = store.query(PREFIXES + f"""
 SELECT ?g ?sha WHERE {{
   GRAPH ?g {{ ?d a bkg:Disclosure . OPTIONAL {{ ?d bkg:sha256 ?sha }} }}
   FILTER(STRSTARTS(STR(?g), "{DISCLOSURE_GRAPH_PREFIX}"))
 }}""")
-    sha_of = {str(r["g"]): text(r.get("sha")) or "" for r in shas.rows}
-    return {str(r["g"]): f"{sha_of.get(str(r['g']), '')}:{int(value(r['n']))}" for r in typed.rows}
+    return {str(r["g"]): text(r.get("sha")) or "" for r in shas.rows}
 
 
 # ------------------------------------------------------------------ query shapes

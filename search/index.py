@@ -45,6 +45,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
+import os
+import pickle
 import re
 import threading
 import time
@@ -66,6 +69,8 @@ from search.lexical import LexicalIndex
 from search.store import GraphStore
 from search.vector_cache import CachedEncoder, VectorCache
 from search.vectors import Space, read_base
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 # How many candidates each ranking contributes to the fusion, at least.
@@ -284,9 +289,14 @@ class SearchIndex:
 
     # ---------------------------------------------------------------- refresh
 
-    def is_stale(self) -> bool:
-        """True when the store's disclosure graphs differ from what the index was built from."""
-        return corpus.store_state(self.store) != self.manifest.get("graphs", {})
+    def is_stale(self, *, quick: bool = False) -> bool:
+        """True when the store's disclosure graphs differ from what the index was built from.
+        ``quick`` compares only which graphs there are and the hashes of their files, not their
+        resource counts (which also catch a re-ingest of the same file by a better parser)."""
+        built = self.manifest.get("graphs", {})
+        if quick:
+            return corpus.store_files(self.store) != {g: state.rsplit(":", 1)[0] for g, state in built.items()}
+        return corpus.store_state(self.store) != built
 
     @contextmanager
     def _write_lock(self):
@@ -589,6 +599,33 @@ class SearchIndex:
             if "value" not in slot:
                 slot["value"] = build()
             return slot["value"]
+
+    def persisted(self, key: str, version: int, build):
+        """A value saved beside the loaded generation (``<generation>/<key>-v<version>.pickle``),
+        so that the next process starting on the same generation loads it instead of building
+        it: QA's gazetteer takes ~5 s of SPARQL at 10,000 disclosures (15 s on a cold disk) and
+        loads in 0.05 s. The file goes with its generation folder. Without a loaded generation,
+        or when the file cannot be read or written, the value is just built."""
+        view = self._view
+        if view is None:
+            return build()
+        path = self.layout.generation(view.name) / f"{key}-v{version}.pickle"
+        try:
+            with open(path, "rb") as fh:
+                return pickle.load(fh)  # written by this class into our own index folder
+        except FileNotFoundError:
+            pass
+        except Exception:  # damaged or from another code version: build it again
+            log.warning("could not load %s; building it again", path, exc_info=True)
+        value = build()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:  # a read-only index folder: the value still serves this process
+            tmp.unlink(missing_ok=True)
+        return value
 
     @property
     def kinds(self) -> dict[str, str]:

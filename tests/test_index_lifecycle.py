@@ -288,3 +288,55 @@ def test_a_damaged_index_folder_is_rebuilt_from_the_store(two_seeds, tmp_path, d
     rebuilt = SearchIndex.open(two_seeds, folder, options=options)
     assert len(rebuilt) == n and rebuilt.generation != generation
     assert _hits(rebuilt, "长期照护险") == expected
+
+
+# ------------------------------------------------------------------ serve start-up
+
+
+def test_serve_starts_on_the_index_on_disk_and_catches_up_after(tmp_path):
+    """``load_index`` serves the index it finds without comparing it with the store first (that
+    comparison reads every disclosure graph); right after start-up it notices a disclosure the
+    index lacks, refreshes and swaps the new index in."""
+    from api.app_state import IndexHandle, catch_up_index, load_index
+    from api.settings import Settings
+
+    store = open_store("memory")
+    ingest_seeds(store, SEED_FILES[:1])
+    SearchIndex.open(store, tmp_path / "home" / "index")
+    ingest_seeds(store, SEED_FILES[3:4])  # stored after the index was built
+
+    settings = Settings(home=tmp_path / "home")
+    handle = IndexHandle()
+    load_index(handle, store, settings)
+    assert {"index", "warm_up"} <= set(handle.readiness.at) and not handle.readiness.failed
+    assert handle.index is not None
+    assert not handle.index.is_stale()  # caught up at the end of start-up
+    graphs = {it.graph for it in handle.index.items}
+    assert len(graphs) == 2
+    assert catch_up_index(handle) is False  # nothing more to do
+
+
+def test_the_question_parsers_gazetteer_is_saved_with_its_generation(two_seeds, tmp_path):
+    """The gazetteer a question needs is built once per index generation and saved beside it: a
+    second process (here: a second index object) on the same generation loads it instead of
+    reading the store again, and a new generation builds its own."""
+    from search.qa import GAZETTEER_FORMAT, gazetteer
+
+    index = SearchIndex.open(two_seeds, tmp_path / "idx")
+    first = gazetteer(two_seeds, index)
+    saved = tmp_path / "idx" / index.generation / f"gazetteer-v{GAZETTEER_FORMAT}.pickle"
+    assert saved.is_file()
+
+    class NoQueries:  # a store that must not be read: the gazetteer comes from the file
+        def __getattr__(self, name):
+            return getattr(two_seeds, name)
+
+        def query(self, *a, **kw):
+            raise AssertionError("the saved gazetteer should have been loaded")
+
+    reader = NoQueries()
+    again = SearchIndex.open(reader, tmp_path / "idx", refresh=False)
+    loaded = gazetteer(reader, again)
+    assert [p.label for p in loaded.places] == [p.label for p in first.places]
+    assert loaded.project_names == first.project_names and loaded.holdings == first.holdings
+    assert loaded.place_index.find("乐亭县") or loaded.place_index.find("兴县")
