@@ -224,15 +224,25 @@ def export(fmt: str = typer.Option("ttl", "--format", help="ttl, nt, jsonld or t
     """Export the whole graph."""
     if fmt not in ("ttl", "nt", "jsonld", "trig"):
         fail(f"unknown --format '{fmt}'; use ttl, nt, jsonld or trig")
+    from search.store import export_to_file
+
     try:
-        data = _open_store(read_only=True).export(fmt, include_private=include_private)
+        store = _open_store(read_only=True)
+        if output:
+            # Written beside the target and renamed: a failed export leaves no half file.
+            partial = output.with_name(f".{output.name}.partial")
+            try:
+                with open(partial, "wb") as fh:
+                    export_to_file(store, fmt, fh, include_private=include_private)
+                partial.replace(output)
+            finally:
+                partial.unlink(missing_ok=True)
+            typer.echo(f"wrote {output.stat().st_size} bytes to {output}", err=True)
+        else:
+            export_to_file(store, fmt, sys.stdout.buffer, include_private=include_private)
+            sys.stdout.buffer.flush()
     except BudgetKGError as exc:
         fail(str(exc))
-    if output:
-        output.write_bytes(data)
-        typer.echo(f"wrote {len(data)} bytes to {output}", err=True)
-    else:
-        sys.stdout.buffer.write(data)
 
 
 # ------------------------------------------------------------------ check / info

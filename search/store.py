@@ -181,6 +181,16 @@ def _ensure_builtin() -> None:
                                        private_query_url=private_query_url, private_update_url=private_update_url))
 
 
+def export_to_file(store: GraphStore, fmt: str, output, *, include_private: bool = False) -> None:
+    """Serialise ``store`` into the binary file ``output``: streamed where the backend can
+    (``export_to``: the embedded store), else through ``export``'s bytes."""
+    streaming = getattr(store, "export_to", None)
+    if streaming is not None:
+        streaming(fmt, output, include_private=include_private)
+    else:
+        output.write(store.export(fmt, include_private=include_private))
+
+
 def graph_to_nquads(graph: Graph, graph_iri: str) -> bytes:
     """N-Quads (UTF-8) of ``graph`` placed in the named graph ``graph_iri``."""
     from search.ntriples import to_nquads
