@@ -163,8 +163,8 @@ class Virtuoso(HttpEngine):
         t0 = time.perf_counter()
         # .nq files carry their graphs; the third argument is only the fallback graph.
         self.server.isql(f"ld_dir('{data}', 'data.nq', 'https://w3id.org/budgetkg/graph/unknown');")
-        self.server.isql("rdf_loader_run();")
-        self.server.isql("checkpoint;")
+        self.server.isql("rdf_loader_run();", timeout=None)
+        self.server.isql("checkpoint;", timeout=None)
         self.load_s = time.perf_counter() - t0
 
     def close(self) -> None:
@@ -191,6 +191,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--reuse-export", action="store_true",
+                        help="load the servers from WORK/public.nq left by an earlier run instead of exporting again")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="budgetkg-engines-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -200,7 +202,9 @@ def main() -> None:
     qs = queries(project, topic)
     engines = [embedded] if "embedded" in wanted else []
     nquads = work / "public.nq"
-    if set(wanted) - {"embedded"}:
+    if set(wanted) - {"embedded"} and args.reuse_export and nquads.is_file():
+        print(f"using the export already in {nquads}", flush=True)
+    elif set(wanted) - {"embedded"}:
         t0 = time.perf_counter()
         quads = export_public(args.home, nquads)
         print(f"exported {quads:,} public quads in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -105,10 +105,11 @@ class VirtuosoServer:
         self.isql('GRANT SPARQL_UPDATE TO "SPARQL";')
         return self
 
-    def isql(self, statement: str) -> str:
-        """Run one SQL statement as the administrator; returns isql's output."""
+    def isql(self, statement: str, timeout: float | None = 120) -> str:
+        """Run one SQL statement as the administrator; returns isql's output. ``timeout=None``
+        for the bulk loader on a large corpus (22 M quads take longer than two minutes)."""
         out = subprocess.run([ISQL, f"127.0.0.1:{self.sql_port}", USER, PASSWORD, f"exec={statement}"],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
         if out.returncode != 0 or "*** Error" in out.stdout + out.stderr:
             raise RuntimeError(f"isql failed on {statement!r}: {out.stdout[-1000:]} {out.stderr[-1000:]}")
         return out.stdout
