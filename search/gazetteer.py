@@ -21,7 +21,7 @@ from search.names import NameIndex
 from search.places import AREA_SUFFIXES, DEPARTMENT_TYPES, PROVINCE_EN, department_type_of
 from search.romanize import english_names
 from search.sparql import PREFIXES, text, value
-from search.store import GraphStore
+from search.store import GraphStore, select_all
 
 
 @dataclass
@@ -186,12 +186,12 @@ def build_gazetteer(store: GraphStore) -> Gazetteer:
     """Collect area/department/project names, disclosures, cited 文号 and years from the store."""
     gaz = Gazetteer()
     seen: dict[str, Place] = {}
-    for r in store.query(PREFIXES + """
+    for r in select_all(store, PREFIXES + """
 SELECT ?a ?label ?level ?parent WHERE {
   ?a a bkg:AdministrativeArea ; rdfs:label ?label .
   OPTIONAL { ?a bkg:adminLevel ?level }
   OPTIONAL { ?a bkg:partOf ?parent }
-}""").rows:
+}"""):
         iri = str(r["a"])
         if iri in seen:
             continue
@@ -201,13 +201,13 @@ SELECT ?a ?label ?level ?parent WHERE {
         seen[iri] = place
         gaz.places.append(place)
     departments: dict[str, Department] = {}
-    for r in store.query(PREFIXES + """
+    for r in select_all(store, PREFIXES + """
 SELECT ?d ?dept ?label ?area ?year WHERE {
   ?d a bkg:Disclosure ; bkg:publishedBy ?dept .
   OPTIONAL { ?d bkg:fiscalYear ?year }
   OPTIONAL { ?dept rdfs:label ?label }
   OPTIONAL { ?dept bkg:area ?area }
-}""").rows:
+}"""):
         dept = str(r["dept"])
         if dept not in departments:
             label = text(r.get("label")) or ""
@@ -217,19 +217,19 @@ SELECT ?d ?dept ?label ?area ?year WHERE {
     gaz.departments = list(departments.values())
     gaz.holdings = sorted(set(gaz.holdings), key=lambda h: (h.area or "", h.year or 0, h.disclosure))
     gaz.years = sorted({h.year for h in gaz.holdings if h.year is not None})
-    gaz.doc_numbers = sorted({str(r["n"]) for r in store.query(PREFIXES + """
-SELECT DISTINCT ?n WHERE { ?doc bkg:documentNumber ?n }""").rows})
+    gaz.doc_numbers = sorted({str(r["n"]) for r in select_all(store, PREFIXES + """
+SELECT DISTINCT ?n WHERE { ?doc bkg:documentNumber ?n }""")})
     # Labels from the projects, aliases from the alias triples (few) back to projects: a
     # ``rdfs:label|skos:altLabel`` path here was 5x slower.
     for query in ("SELECT DISTINCT ?l WHERE { ?d bkg:hasProject ?p . ?p rdfs:label ?l }",
                   "SELECT DISTINCT ?l WHERE { ?p skos:altLabel ?l . FILTER EXISTS { ?d bkg:hasProject ?p } }"):
-        for r in store.query(PREFIXES + query).rows:
+        for r in select_all(store, PREFIXES + query):
             term = r["l"]
             gaz.project_names.setdefault(str(term), term.language if isinstance(term, Literal) else None)
     # Concepts used by some budget line (a FILTER EXISTS per concept: ~70 concepts, not a scan of
     # every line joined with its concept).
-    gaz.classifications = sorted({(str(r["l"]), str(r["n"])) for r in store.query(PREFIXES + """
+    gaz.classifications = sorted({(str(r["l"]), str(r["n"])) for r in select_all(store, PREFIXES + """
 SELECT DISTINCT ?l ?n WHERE { ?c skos:notation ?n ; skos:prefLabel|skos:altLabel ?l .
-  FILTER EXISTS { ?line bkg:classification ?c } }""").rows})
+  FILTER EXISTS { ?line bkg:classification ?c } }""")})
     gaz.has_topic_tags = bool(store.query(PREFIXES + "ASK { ?s bkg:topic ?t }").boolean)
     return gaz

@@ -9,7 +9,8 @@ it through ``store.query`` and returns::
      iri, source: {file, lines, page}, ...}], "sparql", "evidence": [search hits], "summary"}
 
 Every answer row is a row of that query's result, so rerunning ``sparql`` on the store gives the
-same rows; rankings, counts, sums and averages are computed by the SPARQL (extra columns such as
+same rows (where ``executed_sparql`` is present, that is what ran: ``sparql`` with the rows and
+figures of the project table, ``search.project_facts``, in place of a scan of every project); rankings, counts, sums and averages are computed by the SPARQL (extra columns such as
 ``count``, ``total``, ``average``, ``value``, ``change``). Question text enters the query only
 through ``sparql.literal`` / ``number`` / ``iri``. A place, department or year the graph does not
 hold gives no rows and a sentence saying so and what the graph holds; a question it cannot map says
@@ -25,7 +26,9 @@ from search import gazetteer as gazmod
 from search.answers import absent_text, cannot_text, summarise, to_row
 from search.questions import MEASURES, Question, parse_question
 from search.store import GraphStore
-from search.templates import MAX_ROWS, build_query
+from search.project_facts import FORMAT as FACTS_FORMAT
+from search.project_facts import ProjectFacts, build_project_facts
+from search.templates import MAX_ROWS, build_queries
 from search.topics import TopicMatcher, load_topics
 
 if TYPE_CHECKING:
@@ -42,21 +45,26 @@ def ask(question: str, store: GraphStore, index: "SearchIndex | None" = None) ->
     gaz = gazetteer(store, index)
     q = parse_question(question[:1000], gaz, _matcher(index))
     answers: list[dict] = []
-    sparql = None
+    sparql = shortcut = None
     summary = None
     if q.intent == "absent":
         summary = absent_text(q, gaz)
     else:
-        sparql = build_query(q, gaz)
+        sparql, shortcut = build_queries(q, gaz, lambda: project_facts(store, index))
         if sparql is not None:
-            result = store.query(sparql, max_rows=MAX_ROWS)
+            result = store.query(shortcut or sparql, max_rows=MAX_ROWS)
             answers = [to_row(r) for r in result.rows]
             summary = summarise(q, answers, gaz, result.truncated)
     if summary is None:
         summary = cannot_text(q)
     evidence = _evidence(q, index, answers)
-    return {"question": question, "interpretation": q.describe(), "answers": answers, "sparql": sparql,
-            "evidence": evidence, "summary": summary}
+    out = {"question": question, "interpretation": q.describe(), "answers": answers, "sparql": sparql,
+           "evidence": evidence, "summary": summary}
+    if sparql is not None and shortcut is not None:
+        # What ran: ``sparql`` with the project table's rows in place of its scan; rerunning
+        # ``sparql`` itself gives the same rows, slower.
+        out["executed_sparql"] = shortcut
+    return out
 
 
 # Bump when ``search.gazetteer`` changes what it holds: a gazetteer saved by an older version is
@@ -73,6 +81,18 @@ def gazetteer(store: GraphStore, index) -> gazmod.Gazetteer:
             return index.cached("gazetteer", lambda: persisted("gazetteer", GAZETTEER_FORMAT, build))
         return index.cached("gazetteer", build)
     return gazmod.build_gazetteer(store)
+
+
+def project_facts(store: GraphStore, index) -> ProjectFacts | None:
+    """The project table of the index generation that wraps this store (saved beside it), or None
+    without one: the templates then scan the store."""
+    if index is None or getattr(index, "store", None) is not store:
+        return None
+    persisted = getattr(index, "persisted", None)
+    if persisted is None:
+        return None
+    return index.cached("project-facts",
+                        lambda: persisted("project-facts", FACTS_FORMAT, lambda: build_project_facts(store)))
 
 
 def _matcher(index) -> TopicMatcher:

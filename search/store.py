@@ -134,6 +134,18 @@ class GraphStore(Protocol):
         nothing and return None."""
 
 
+def select_all(store: GraphStore, sparql: str) -> list[dict[str, Node]]:
+    """Every row of a SELECT that budgetkg issues for its own bookkeeping (graph lists, the
+    question parser's names, the project table): one row per disclosure or more, so past a server's
+    row cap at 10,000 disclosures (Virtuoso's default ``ResultSetMaxRows`` is 10,000). A store
+    with ``select_all`` (the remote one) pages; the others answer in one query. No ORDER BY or
+    LIMIT in ``sparql``: pages are cut with LIMIT/OFFSET."""
+    paged = getattr(store, "select_all", None)
+    if paged is not None:
+        return paged(sparql)
+    return store.query(sparql).rows
+
+
 def is_private_graph(iri: str) -> bool:
     return iri.startswith(PRIVATE_GRAPH_PREFIX)
 

@@ -180,6 +180,11 @@ class RemoteSparqlStore:
             elif len(result.rows) < page:
                 return rows
 
+    def select_all(self, sparql: str) -> list[dict]:
+        """Every row of a bookkeeping SELECT over the public dataset, paged past the server's row
+        cap (``search.store.select_all``)."""
+        return self._select_all(sparql, self.query_url)
+
     def graph_names(self) -> list[str]:
         names = []
         for url in filter(None, [self.query_url, self.private_query_url]):

@@ -36,7 +36,7 @@ from ontology import ONTOLOGY_DIR
 from ontology.terms import BKG, GRAPH_BASE, INSTANCE_BASE
 from search.corpus import DISCLOSURE_GRAPH_PREFIX, graphs_per_query, in_graphs
 from search.sparql import PREFIXES, text
-from search.store import GraphStore
+from search.store import GraphStore, select_all
 
 TOPIC_BASE = INSTANCE_BASE + "topic/"
 TOPIC_GRAPH_PREFIX = GRAPH_BASE + "topics/"
@@ -210,7 +210,7 @@ def _taggable(store: GraphStore, graphs: Iterable[str] | None) -> dict[str, list
     batches = [None] if ordered is None else [ordered[i:i + step] for i in range(0, len(ordered), step)]
     rows = []
     for batch in batches:
-        rows += store.query(PREFIXES + f"SELECT ?g ?s ?kind ?label ?alt ?p WHERE {{ {in_graphs(batch, body)} }}").rows
+        rows += select_all(store, PREFIXES + f"SELECT ?g ?s ?kind ?label ?alt ?p WHERE {{ {in_graphs(batch, body)} }}")
     grouped: dict[tuple[str, str], dict] = {}
     for row in rows:
         key = (str(row["g"]), str(row["s"]))
@@ -310,7 +310,7 @@ def _graphs_holding(store: GraphStore, pattern: str, prefix: str) -> set[str]:
     """Named graphs under ``prefix`` holding a triple of ``pattern``: a lookup by predicate, where
     listing every graph (``graph_names``) scans every quad (~13 s per call on Virtuoso at 1,000
     disclosures)."""
-    rows = store.query(PREFIXES + f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {pattern} }} }}").rows
+    rows = select_all(store, PREFIXES + f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {pattern} }} }}")
     return {str(r["g"]) for r in rows if str(r.get("g", "")).startswith(prefix)}
 
 
