@@ -211,12 +211,6 @@ def test_queries_answer_alike_on_virtuoso(recorded, virtuoso_store, part):
     assert not problems, "\n\n".join(f"{p}\n{q[-1200:]}" for q, p in problems[:3])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "2 of the 41 queries ask sends differ on Virtuoso 7.2: the legal-basis template (a UNION of a project's "
-    "own 文号 and its indicators' 文号 inside a DISTINCT ... LIMIT subquery, then OPTIONALs and GROUP BY ?iri "
-    "?project) returns other cited documents for the same projects. The area scope (VALUES), the measure "
-    "labels (STR on every CONCAT part) and the grouping keys (projected) were fixed; remove this mark once "
-    "that template answers alike"))
 def test_ask_queries_answer_alike_on_virtuoso(recorded, virtuoso_store):
     if not search_available():
         pytest.skip("search dependencies missing")
