@@ -152,10 +152,11 @@ class OxigraphServer(HttpEngine):
 class Virtuoso(HttpEngine):
     name = "virtuoso"
 
-    def __init__(self, nquads: Path, work: Path, writable: bool = True):
+    def __init__(self, nquads: Path, work: Path, writable: bool = True,
+                 settings: dict[str, dict[str, str]] | None = None):
         from tests.virtuoso_support import VirtuosoServer
 
-        self.server = VirtuosoServer(work / "virtuoso").start()
+        self.server = VirtuosoServer(work / "virtuoso", settings).start()
         self.url = self.server.sparql_url
         data = self.server.folder / "load"
         data.mkdir()

@@ -35,6 +35,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
+VIRTUOSO_SETTINGS = {"SPARQL": {"MaxQueryCostEstimationTime": "36000"}}
+
+
 def remote_settings(engine) -> dict[str, str]:
     """The environment that points budgetkg at the server."""
     if engine.name == "virtuoso":
@@ -109,7 +112,13 @@ def main() -> None:
         nquads = work / "public.nq"
         quads = export_public(args.home, nquads)
         print(f"exported {quads:,} public quads", flush=True)
-    engine = (Virtuoso if args.engine == "virtuoso" else OxigraphServer)(nquads, work, writable=True)
+    if args.engine == "virtuoso":
+        # As README "Scaling out" advises: the package's 400 s limit on the *estimated* cost
+        # refuses the index's per-graph reads at 10,000 disclosures (estimated 26,000 s; they run
+        # in well under a second). The row cap stays at the package's 10,000: budgetkg pages.
+        engine = Virtuoso(nquads, work, writable=True, settings=VIRTUOSO_SETTINGS)
+    else:
+        engine = OxigraphServer(nquads, work, writable=True)
     print(f"{engine.name}: loaded in {engine.load_s:.1f} s", flush=True)
     try:
         env = remote_settings(engine)

@@ -156,7 +156,14 @@ class RemoteSparqlStore:
         url = url or self.query_url
         response = self._post(url, {"query": sparql}, {"Accept": accept})
         if response.status_code >= 300:
-            raise StoreError(f"SPARQL query refused by {url}: HTTP {response.status_code} {response.text[:300]}")
+            hint = ""
+            if "estimated execution time" in response.text[:300]:
+                # Virtuoso refuses on its own cost *estimate* (400 s in the Debian package's ini),
+                # which at 10,000 disclosures overrates budgetkg's per-graph reads a thousandfold.
+                hint = ("; raise MaxQueryCostEstimationTime in the [SPARQL] section of virtuoso.ini "
+                        "(README: Scaling out)")
+            raise StoreError(f"SPARQL query refused by {url}: HTTP {response.status_code} "
+                             f"{response.text[:300]}{hint}")
         return response
 
     def _select(self, sparql: str, url: str | None = None) -> tuple[QueryResult, int | None]:

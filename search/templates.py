@@ -358,9 +358,12 @@ def items_query(sel: Selection, q: Question, *, aggregate: str | None = None, co
     agg_block, agg_vars = "", ""
     # Counting counties beside a sum: the store's form counts no area there (its items carry none).
     areas_beside_sum = count_what == "?area_" and aggregate in ("sum", "average") and sel.value is not None
-    if aggregate and facts is not None and facts_table is not None and not q.per_group and not areas_beside_sum:
-        agg_block, agg_vars = _aggregate_from_facts(sel, facts_table, facts, aggregate, count_what,
-                                                    value_in_where=value_needed)
+    from_facts = None
+    if aggregate and facts is not None and facts_table is not None and not areas_beside_sum:
+        from_facts = _aggregate_from_facts(sel, facts_table, facts, aggregate, count_what,
+                                           value_in_where=value_needed, per_group=q.per_group)
+    if from_facts is not None:
+        agg_block, agg_vars = from_facts
     elif aggregate:
         base = "\n  ".join(b for b in (scope(q), sel.where) if b)
         agg_block, agg_vars = _aggregate(sel, where if value_needed else base, aggregate, count_what,
@@ -487,25 +490,54 @@ def _aggregate(sel: Selection, where: str, aggregate: str, count_what: str, *, p
     return block, out
 
 
+# Per-disclosure figures enter as one VALUES row per disclosure: past this many the query text
+# (~120 bytes a row) costs more to send and parse than the scan it saves.
+MAX_GROUP_VALUES = 2000
+
+
 def _aggregate_from_facts(sel: Selection, table: ProjectFacts, facts: Selected, aggregate: str, count_what: str,
-                          *, value_in_where: bool) -> tuple[str, str]:
-    """The overall aggregate of ``_aggregate`` (same columns, same arithmetic) from the project
-    table: count, total and valued as constants, the average divided by the store."""
+                          *, value_in_where: bool, per_group: bool) -> tuple[str, str] | None:
+    """The aggregate of ``_aggregate`` (same columns, same arithmetic) from the project table:
+    count, total and valued as constants, overall and (``per_group``) per disclosure, the average
+    divided by the store. None when there are too many disclosures to list (the scan runs)."""
     with_value = aggregate in ("sum", "average") and sel.value is not None
     if value_in_where:  # the selection keeps only valued rows (a ranking or comparison)
         facts = Selected(table, [i for i in facts.rows if table.amounts[i] is not None])
-    figures = aggregate_facts(table, facts, count_what, with_value)
-    names, terms = ["?count_"], [str(figures["count"])]
-    out = " (SAMPLE(?count_) AS ?count)"
-    block = ""
-    if with_value:
-        names += ["?total_", "?valued_"]
-        terms += [values_literal(figures["total"]), str(figures["valued"])]
-        out += " (SAMPLE(?total_) AS ?total) (SAMPLE(?valued_) AS ?valued)"
-        if aggregate == "average":
-            block = "\n  BIND(?total_ / ?valued_ AS ?average_)"
-            out += " (SAMPLE(?average_) AS ?average)"
-    return f"\n  VALUES ({' '.join(names)}) {{ ({' '.join(terms)}) }}" + block, out
+    groups: dict[int, list[int]] = {}
+    if per_group:
+        for i in facts.rows:
+            groups.setdefault(table.disclosure_of[i], []).append(i)
+        if len(groups) > MAX_GROUP_VALUES:
+            return None
+
+    def columns(prefix: str) -> tuple[list[str], str, str]:
+        names = [f"?{prefix}count_"]
+        out = f" (SAMPLE(?{prefix}count_) AS ?{prefix}count)"
+        bind = ""
+        if with_value:
+            names += [f"?{prefix}total_", f"?{prefix}valued_"]
+            out += f" (SAMPLE(?{prefix}total_) AS ?{prefix}total) (SAMPLE(?{prefix}valued_) AS ?{prefix}valued)"
+            if aggregate == "average":
+                bind = f"\n  BIND(?{prefix}total_ / ?{prefix}valued_ AS ?{prefix}average_)"
+                out += f" (SAMPLE(?{prefix}average_) AS ?{prefix}average)"
+        return names, out, bind
+
+    def terms(selected: Selected) -> str:
+        figures = aggregate_facts(table, selected, count_what, with_value)
+        out = [str(figures["count"])]
+        if with_value:
+            out += [values_literal(figures["total"]), str(figures["valued"])]
+        return " ".join(out)
+
+    names, out, bind = columns("")
+    if not per_group:
+        return f"\n  VALUES ({' '.join(names)}) {{ ({terms(facts)}) }}" + bind, out
+    rows = " ".join(f"({iri_term(table.disclosures[d])} {terms(Selected(table, members))})"
+                    for d, members in groups.items())
+    block = f"\n  VALUES (?d {' '.join(names)}) {{ {rows} }}" + bind
+    all_names, all_out, all_bind = columns("all_")
+    block += f"\n  VALUES ({' '.join(all_names)}) {{ ({terms(facts)}) }}" + all_bind
+    return block, out + all_out
 
 
 def _project_change() -> tuple[str, str]:
@@ -638,14 +670,15 @@ def build_queries(q: Question, gaz: Gazetteer, table: Callable[[], ProjectFacts 
 
 def _facts_apply(q: Question, gaz: Gazetteer) -> bool:
     """Whether the project table reproduces the question's selection exactly: projects (all, or
-    tagged with the question's topics) in a scope of departments, areas and years, ranked or added
-    up overall; no comparison, no per-county grouping, no year-over-year change."""
-    if q.comparison is not None or q.per_group:
+    tagged with the question's topics) in a scope of departments, areas and years, ranked overall
+    or added up (overall and per disclosure); no comparison, no year-over-year change."""
+    if q.comparison is not None:
         return False
-    # Only where the query scans: a ranking, or an aggregate beside the rows.
-    scans = q.operation in ("rank", "count", "sum", "average") or (
-        q.operation == "list" and (q.rank is not None or q.intent == "topic-amount"))
-    if not scans:
+    # Only where the query scans: a ranking, or an aggregate beside the rows (per county too; a
+    # ranking per county keeps its own form).
+    aggregates = q.operation in ("count", "sum", "average") or (q.operation == "list" and q.intent == "topic-amount")
+    ranks = q.operation == "rank" or (q.operation == "list" and q.rank is not None)
+    if not (aggregates or (ranks and not q.per_group)):
         return False
     if q.intent in ("topic", "topic-amount"):
         return gaz.has_topic_tags and bool(q.topics)

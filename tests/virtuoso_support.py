@@ -49,17 +49,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_ini(template: str, folder: Path, sql_port: int, http_port: int) -> str:
-    """The package's ini with this server's ports, database folder, DirsAllowed and isolation level."""
+def make_ini(template: str, folder: Path, sql_port: int, http_port: int,
+             settings: dict[str, dict[str, str]] | None = None) -> str:
+    """The package's ini with this server's ports, database folder, DirsAllowed and isolation level,
+    and ``settings`` ({section: {key: value}}) in place of the package's values."""
+    settings = {"Parameters": {"DefaultIsolation": str(ISOLATION)}, **(settings or {})}
     out, section = [], None
     for line in template.replace(PACKAGE_DB, str(folder)).splitlines():
         header = re.match(r"\s*\[(.+?)\]", line)
         if header:
             section = header.group(1)
-            if section == "Parameters":
-                out += [line, f"DefaultIsolation = {ISOLATION}"]
-                continue
-        if re.match(r"\s*DefaultIsolation\s*=", line):
+            out += [line] + [f"{k} = {v}" for k, v in settings.get(section, {}).items()]
+            continue
+        key = re.match(r"\s*;?\s*(\w+)\s*=", line)
+        if key and key.group(1) in settings.get(section, {}):
             continue
         if re.match(r"\s*ServerPort\s*=", line):
             # [Parameters] is the SQL port, [HTTPServer] the web one; both only on the loopback.
@@ -74,8 +77,9 @@ def make_ini(template: str, folder: Path, sql_port: int, http_port: int) -> str:
 class VirtuosoServer:
     """One ``virtuoso-t`` process with its database in ``folder``."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, settings: dict[str, dict[str, str]] | None = None):
         self.folder = Path(folder)
+        self.settings = settings
         self.sql_port, self.http_port = _free_port(), _free_port()
         self.sparql_url = f"http://127.0.0.1:{self.http_port}/sparql"
         self.process: subprocess.Popen | None = None
@@ -83,7 +87,7 @@ class VirtuosoServer:
     def start(self, timeout: float = 120.0) -> "VirtuosoServer":
         self.folder.mkdir(parents=True, exist_ok=True)
         ini = self.folder / "virtuoso.ini"
-        ini.write_text(make_ini(PACKAGE_INI.read_text(), self.folder, self.sql_port, self.http_port))
+        ini.write_text(make_ini(PACKAGE_INI.read_text(), self.folder, self.sql_port, self.http_port, self.settings))
         log = open(self.folder / "stdout.log", "wb")
         self.process = subprocess.Popen([SERVER, "-f", "-c", str(ini)], cwd=self.folder, stdin=subprocess.DEVNULL,
                                         stdout=log, stderr=subprocess.STDOUT, close_fds=True,
