@@ -33,6 +33,7 @@ import re
 import shutil
 import time
 import uuid
+from collections import ChainMap
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -62,6 +63,8 @@ ENCODE_BATCH = 256
 POOL_MIN_GRAPHS = 40
 # Keys remembered across batches of one refresh (beyond this the cache's own lookup answers).
 KNOWN_KEYS = 200_000
+# Tokenised texts remembered across batches (~100 MB at most).
+KNOWN_TOKENS = 300_000
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ class Refresher:
         self.tag_in = tag_topics_in
         self.topic_stats = {"graphs": 0, "tags": 0, "by_label": 0, "by_embedding": 0}
         self.ids: dict[bytes, int] = {}
+        self.tokens: dict[str, str] = {}  # lexical text -> its tokens (KNOWN_TOKENS)
         self.inflight: dict[bytes, _Job] = {}
         self.new_ids: dict[str, set[int]] = {s: set() for s in SPACES}
         self.inserted = 0
@@ -330,7 +334,9 @@ class Refresher:
             for k in chunk:
                 self.inflight[k] = job
         jobs = {self.inflight[k] for k in wanted if k in self.inflight}
-        lex_texts = list(dict.fromkeys(it.lex or it.text for it in items))
+        # Texts tokenised for an earlier batch are not sent again: disclosures of one family share
+        # most of their line names, indicator and narrative texts.
+        lex_texts = [t for t in dict.fromkeys(it.lex or it.text for it in items) if t not in self.tokens]
         lex_job = _Job(pool, index_workers.tokenize_job, lex_texts, local=_tokenize_here, health=self.health)
         return _Batch(graphs, items, keys, name_keys, jobs, lex_job, lex_texts)
 
@@ -367,7 +373,10 @@ class Refresher:
         self.stats["wait_s"] += time.perf_counter() - t0
         self.stats["tokenize_s"] += cpu
         with self._phase("write"):
-            token_of = dict(zip(batch.lex_texts, tokens))
+            new_tokens = dict(zip(batch.lex_texts, tokens))
+            token_of = ChainMap(new_tokens, self.tokens)
+            if len(self.tokens) < KNOWN_TOKENS:  # never evicted during a run: a batch collected
+                self.tokens.update(new_tokens)   # meanwhile may rely on an entry
             items = batch.items
             id_of = self._resolve([*batch.keys, *(k for k in batch.name_keys if k is not None)])
             vec_ids = [id_of[k] for k in batch.keys]
