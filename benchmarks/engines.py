@@ -153,7 +153,7 @@ class Virtuoso(HttpEngine):
     name = "virtuoso"
 
     def __init__(self, nquads: Path, work: Path, writable: bool = True,
-                 settings: dict[str, dict[str, str]] | None = None):
+                 settings: dict[str, dict[str, str | None]] | None = None):
         from tests.virtuoso_support import VirtuosoServer
 
         self.server = VirtuosoServer(work / "virtuoso", settings).start()

@@ -159,9 +159,10 @@ class RemoteSparqlStore:
             hint = ""
             if "estimated execution time" in response.text[:300]:
                 # Virtuoso refuses on its own cost *estimate* (400 s in the Debian package's ini),
-                # which at 10,000 disclosures overrates budgetkg's per-graph reads a thousandfold.
-                hint = ("; raise MaxQueryCostEstimationTime in the [SPARQL] section of virtuoso.ini "
-                        "(README: Scaling out)")
+                # which at 10,000 disclosures overrates budgetkg's per-graph reads ~10^5-fold.
+                hint = ("; comment out MaxQueryCostEstimationTime in the [SPARQL] section of virtuoso.ini "
+                        "(its estimates are far off; bound queries with MaxQueryExecutionTime; README: "
+                        "Scaling out)")
             raise StoreError(f"SPARQL query refused by {url}: HTTP {response.status_code} "
                              f"{response.text[:300]}{hint}")
         return response

@@ -121,6 +121,11 @@ def test_a_graph_past_the_servers_row_cap_is_written_and_read_whole(store):
         store.query(f"SELECT ?s WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}")
     capped = store.query(f"SELECT ?s WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}", max_rows=500)
     assert len(capped.rows) == 500 and capped.truncated
+    # budgetkg's own listings (one row per disclosure: 10,000 at 10,000 disclosures) page past it.
+    from search.store import select_all
+
+    rows = select_all(store, f"SELECT ?s WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}")
+    assert len({str(r["s"]) for r in rows}) == 12000
 
 
 def test_readers_see_the_old_or_the_new_disclosure_never_half(store, tmp_path):

@@ -50,16 +50,17 @@ def _free_port() -> int:
 
 
 def make_ini(template: str, folder: Path, sql_port: int, http_port: int,
-             settings: dict[str, dict[str, str]] | None = None) -> str:
+             settings: dict[str, dict[str, str | None]] | None = None) -> str:
     """The package's ini with this server's ports, database folder, DirsAllowed and isolation level,
-    and ``settings`` ({section: {key: value}}) in place of the package's values."""
+    and ``settings`` ({section: {key: value}}) in place of the package's values (value None: the
+    key left out)."""
     settings = {"Parameters": {"DefaultIsolation": str(ISOLATION)}, **(settings or {})}
     out, section = [], None
     for line in template.replace(PACKAGE_DB, str(folder)).splitlines():
         header = re.match(r"\s*\[(.+?)\]", line)
         if header:
             section = header.group(1)
-            out += [line] + [f"{k} = {v}" for k, v in settings.get(section, {}).items()]
+            out += [line] + [f"{k} = {v}" for k, v in settings.get(section, {}).items() if v is not None]
             continue
         key = re.match(r"\s*;?\s*(\w+)\s*=", line)
         if key and key.group(1) in settings.get(section, {}):
@@ -77,7 +78,7 @@ def make_ini(template: str, folder: Path, sql_port: int, http_port: int,
 class VirtuosoServer:
     """One ``virtuoso-t`` process with its database in ``folder``."""
 
-    def __init__(self, folder: Path, settings: dict[str, dict[str, str]] | None = None):
+    def __init__(self, folder: Path, settings: dict[str, dict[str, str | None]] | None = None):
         self.folder = Path(folder)
         self.settings = settings
         self.sql_port, self.http_port = _free_port(), _free_port()
