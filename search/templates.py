@@ -231,8 +231,10 @@ def project_selection(q: Question, gaz: Gazetteer) -> Selection:
 
 
 def cites_selection(q: Question, gaz: Gazetteer) -> Selection:
+    # One path from the 文号: as a UNION, Oxigraph scanned every project's indicators for the
+    # second branch (0.7-1.6 s for a 文号 cited 4,576 times at 10,000 disclosures; 0.1 s this way).
     where = f"""?doc_ bkg:documentNumber {literal(q.documents[0])} .
-  {{ ?iri bkg:legalBasis ?doc_ }} UNION {{ ?iri bkg:hasIndicator ?i_ . ?i_ bkg:legalBasis ?doc_ }}
+  ?iri bkg:legalBasis|bkg:hasIndicator/bkg:legalBasis ?doc_ .
   ?d bkg:hasProject ?iri ."""
     return Selection(where, value="?iri bkg:amount ?value_ .")
 
