@@ -570,10 +570,14 @@ def measure_query(q: Question, gaz: Gazetteer) -> str:
     ranked = q.operation == "rank" or q.rank is not None
     direction = "ASC" if q.rank == "asc" else "DESC"
     where = "\n    ".join(b for b in (scope(q), f"VALUES ?measure {{ {' '.join('bkg:' + m for m in measures)} }}",
-                                      "?d a bkg:Disclosure ; ?measure ?value_ .",
+                                      # (the measures' domain is bkg:Disclosure: a type test
+                                      # would be a lookup per disclosure, 0.4 s at 10,000)
+                                      "?d ?measure ?value_ .",
                                       _comparison_filter(q) if q.comparison is not None else "") if b)
     limit = q.limit or MAX_ROWS + 1
-    order_inner = f" ORDER BY {direction}(?value_) ?d" if ranked else ""
+    # By value alone: a tie-break on ?d decodes every disclosure IRI (0.6 s of 0.67 at 10,000);
+    # rows tied at the cut are the engine's choice, ties above it are ordered by county below.
+    order_inner = f" ORDER BY {direction}(?value_)" if ranked else ""
     agg_block, agg_vars = "", ""
     if q.operation in ("sum", "average", "count"):
         cols = ["(COUNT(DISTINCT ?d) AS ?count_)"]
