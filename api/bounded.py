@@ -222,13 +222,14 @@ def ask_bounded(ctx: RequestContext, question: str, store, index) -> dict:
 
 def warm_up(index, store) -> None:
     """Load the embedding model and build what the question parser caches per index generation
-    (its gazetteer of area, department and project names, the topic matcher) with the store
-    itself: start-up work, done before the first question's time limit starts."""
+    (its gazetteer of area, department and project names, the project table, the topic matcher)
+    with the store itself: start-up work, done before the first question's time limit starts."""
     index.search("医疗保障", k=1)
     try:
-        from search.qa import ask
+        from search.qa import ask, prepare
     except ImportError:
         return
+    prepare(store, index)  # loaded when the ingest saved them with this generation
     ask(WARM_UP_QUESTION, store, index)
 
 

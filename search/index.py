@@ -702,4 +702,11 @@ def refresh_after_ingest(store: GraphStore, index_dir: Path, model: str = DEFAUL
     """
     index = SearchIndex.open(store, index_dir, model, threads, on_model_change="rebuild", refresh=False,
                              options=options)
-    return index.refresh(tag_topics=True)
+    stats = index.refresh(tag_topics=True)
+    if stats.get("added_or_replaced") or stats.get("removed"):
+        # The question parser's gazetteer and the project table of the new generation, saved with
+        # it, so that ``serve`` and ``ask`` start on them.
+        from search.qa import prepare
+
+        stats["prepared"] = prepare(store, index)
+    return stats

@@ -19,6 +19,7 @@ question.
 """
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from ontology.errors import QueryRejected
@@ -93,6 +94,18 @@ def project_facts(store: GraphStore, index) -> ProjectFacts | None:
         return None
     return index.cached("project-facts",
                         lambda: persisted("project-facts", FACTS_FORMAT, lambda: build_project_facts(store)))
+
+
+def prepare(store: GraphStore, index) -> dict[str, float]:
+    """Build (and save beside the index generation) what questions read besides the store: the
+    gazetteer and the project table, so that the first question after an ingest does not wait for
+    them (~5 s and ~15 s at 10,000 disclosures). Seconds per part."""
+    spent = {}
+    for name, build in (("gazetteer", gazetteer), ("project_facts", project_facts)):
+        t0 = time.perf_counter()
+        build(store, index)
+        spent[f"{name}_s"] = round(time.perf_counter() - t0, 3)
+    return spent
 
 
 def _matcher(index) -> TopicMatcher:

@@ -339,3 +339,28 @@ def test_the_question_parsers_gazetteer_is_saved_with_its_generation(two_seeds, 
     assert [p.label for p in loaded.places] == [p.label for p in first.places]
     assert loaded.project_names == first.project_names and loaded.holdings == first.holdings
     assert loaded.place_index.find("乐亭县") or loaded.place_index.find("兴县")
+
+
+def test_an_ingest_saves_the_gazetteer_and_project_table_with_the_new_generation(tmp_path):
+    """``budgetkg ingest`` refreshes the index through ``refresh_after_ingest``: the question
+    parser's gazetteer and the project table of the new generation are saved beside it, so the
+    first question (and ``serve``'s warm-up) load them instead of reading the store (~20 s at
+    10,000 disclosures); a later ingest saves its own with its own generation."""
+    from search.index import refresh_after_ingest
+    from search.project_facts import FORMAT as FACTS_FORMAT
+    from search.qa import GAZETTEER_FORMAT, project_facts
+
+    store = open_store("memory")
+    ingest_seeds(store, SEED_FILES[:1])
+    stats = refresh_after_ingest(store, tmp_path / "idx", "use-multilingual", 1)
+    assert set(stats["prepared"]) == {"gazetteer_s", "project_facts_s"}
+    first = SearchIndex.open(store, tmp_path / "idx", refresh=False).generation
+    for name in (f"gazetteer-v{GAZETTEER_FORMAT}.pickle", f"project-facts-v{FACTS_FORMAT}.pickle"):
+        assert (tmp_path / "idx" / first / name).is_file()
+    ingest_seeds(store, SEED_FILES[1:2])
+    refresh_after_ingest(store, tmp_path / "idx", "use-multilingual", 1)
+    index = SearchIndex.open(store, tmp_path / "idx", refresh=False)
+    assert index.generation != first
+    assert (tmp_path / "idx" / index.generation / f"project-facts-v{FACTS_FORMAT}.pickle").is_file()
+    facts = project_facts(store, index)
+    assert len({facts.disclosures[d] for d in facts.disclosure_of}) == 2  # both disclosures' projects
