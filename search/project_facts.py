@@ -85,12 +85,17 @@ SELECT ?d ?dept ?area ?year WHERE {
         facts.departments.append(tuple(sorted(depts)))
         facts.areas.append(tuple(sorted(areas)))
         facts.years.append(tuple(sorted(years)))
+    seen: set[tuple[str, str, str | None]] = set()
     for r in select_all(store, PREFIXES + """
 SELECT DISTINCT ?d ?p ?v WHERE {
   ?d bkg:hasProject ?p .
   OPTIONAL { ?p bkg:amount ?v }
 }"""):
         d = str(r["d"])
+        key = (d, str(r["p"]), None if r.get("v") is None else str(r["v"]))
+        if key in seen:  # unordered pages (a remote store) may repeat a row
+            continue
+        seen.add(key)
         if d not in position:  # a project of something not typed a disclosure: no scope to match
             position[d] = len(facts.disclosures)
             facts.disclosures.append(d)
