@@ -114,11 +114,14 @@ class RequestContext:
     def timeout(self, stage: str | None = None) -> RequestTimeout:
         return RequestTimeout(self.limit_s, self.kind, stage or self.stage)
 
-    def check(self, stage: str) -> None:
-        """Record the stage; raise the timeout if the deadline has passed already."""
-        self.stage = stage
+    def check(self, stage: str, *, record: bool = True) -> None:
+        """Record the stage (``record``: not for work running beside the request's main line, such
+        as the evidence search beside the SPARQL query, which must not relabel the main line's
+        timeout); raise the timeout if the deadline has passed already."""
+        if record:
+            self.stage = stage
         if self.remaining() <= 0:
-            raise self.timeout()
+            raise self.timeout(stage)
 
     def sparql(self, query: str, max_rows: int | None):
         """Evaluate one SPARQL query within the remaining time (subclasses say where)."""
@@ -134,10 +137,10 @@ def accepts_deadline(fn) -> bool:
     return "deadline" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def with_deadline(ctx: RequestContext, stage: str, fn, *args, **kwargs):
+def with_deadline(ctx: RequestContext, stage: str, fn, *args, record: bool = True, **kwargs):
     """Call ``fn`` (a search method), passing the deadline where it takes one; its own
-    ``QueryTimeout`` becomes this request's timeout."""
-    ctx.check(stage)
+    ``QueryTimeout`` becomes this request's timeout (``record``: see ``RequestContext.check``)."""
+    ctx.check(stage, record=record)
     if accepts_deadline(fn):
         kwargs["deadline"] = ctx.deadline
     try:
@@ -145,7 +148,7 @@ def with_deadline(ctx: RequestContext, stage: str, fn, *args, **kwargs):
     except RequestTimeout:
         raise
     except QueryTimeout:
-        raise ctx.timeout() from None
+        raise ctx.timeout(stage) from None
 
 
 class BoundedStore:
@@ -193,8 +196,9 @@ class BoundedIndex:
             self.store.direct = False
 
     def search(self, text: str, k: int = 10, type: str | None = None, *, mode: str = "hybrid") -> list[dict]:
+        # ``search.qa`` runs the evidence search beside the SPARQL query: the stage stays the query's.
         return with_deadline(self.store.ctx, "evidence search", self._index.search, text, k=k, type=type,
-                             mode=mode)
+                             mode=mode, record=False)
 
     def similar(self, text_or_iri: str, k: int = 10) -> list[dict]:
         return with_deadline(self.store.ctx, "similar search", self._index.similar, text_or_iri, k=k)
