@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from rdflib import Literal, URIRef
+from rdflib import Literal
 from rdflib.namespace import XSD
 
 from search.sparql import PREFIXES
@@ -135,9 +135,6 @@ class Selected:
     facts: ProjectFacts
     rows: list[int]
 
-    def triples(self) -> list[tuple[str, str, Decimal | None]]:
-        f = self.facts
-        return [(f.projects[i], f.disclosures[f.disclosure_of[i]], f.amounts[i]) for i in self.rows]
 
 
 def select(facts: ProjectFacts, *, topics: set[str] | None, departments: set[str], areas: set[str],
@@ -218,11 +215,3 @@ def values_literal(amount: Decimal | None) -> str:
         return "0"
     text = format(amount, "f")
     return f'"{text}"^^<{_DECIMAL}>'
-
-
-def iri_term(text: str) -> str:
-    """An IRI read from the store, written back into a query (checked: no character that could
-    end the IRI early)."""
-    if re.search(r'[\s<>"{}|\\^`]', text):
-        raise ValueError(f"not an IRI: {text!r}")
-    return f"<{URIRef(text)}>"

@@ -41,7 +41,7 @@ from rdflib.namespace import SKOS
 from ontology import ONTOLOGY_DIR
 from ontology.iris import indicator_category_iri, table_iri
 from search.gazetteer import Gazetteer
-from search.project_facts import ProjectFacts, Selected, iri_term, top, values_literal
+from search.project_facts import ProjectFacts, Selected, top, values_literal
 from search.project_facts import aggregate as aggregate_facts
 from search.project_facts import select as select_facts
 from search.quantities import UNITS
@@ -356,7 +356,7 @@ def items_query(sel: Selection, q: Question, *, aggregate: str | None = None, co
         # (No rows: the scan, which finds none either. An empty VALUES makes Oxigraph evaluate
         # the context OPTIONALs below over every disclosure: 8 s at 10,000.)
         inner = ("SELECT * WHERE { VALUES (?iri ?d ?value_) { "
-                 + " ".join(f"({iri_term(p)} {iri_term(d)} {values_literal(v)})" for p, d, v in rows) + " } }")
+                 + " ".join(f"({iri(p, base=None)} {iri(d, base=None)} {values_literal(v)})" for p, d, v in rows) + " } }")
     elif ranked and value_needed:
         inner = (f"SELECT DISTINCT {inner_vars} WHERE {{\n  {where}\n}}\n"
                  f"  ORDER BY {direction}(?value_) LIMIT {limit}")
@@ -539,7 +539,7 @@ def _aggregate_from_facts(sel: Selection, table: ProjectFacts, facts: Selected, 
     names, out, bind = columns("")
     if not per_group:
         return f"\n  VALUES ({' '.join(names)}) {{ ({terms(facts)}) }}" + bind, out
-    rows = " ".join(f"({iri_term(table.disclosures[d])} {terms(Selected(table, members))})"
+    rows = " ".join(f"({iri(table.disclosures[d], base=None)} {terms(Selected(table, members))})"
                     for d, members in groups.items())
     block = f"\n  VALUES (?d {' '.join(names)}) {{ {rows} }}" + bind
     all_names, all_out, all_bind = columns("all_")
