@@ -73,6 +73,7 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of di
     from api.ingest_run import IngestOptions, default_workers, run_ingest
     from api.progress import Progress
     from api.service import ensure_ontology, expand_paths
+    from search.graph_spool import GraphSpool
     from search.store import publish
 
     targets = list(paths or [])
@@ -100,16 +101,24 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of di
     def report(outcome) -> None:
         typer.echo(outcome.summary(), err=not outcome.ok)
 
-    with Progress(len(present), label="ingest") as progress:
-        result = run_ingest(store, present, options,
-                            on_parsed=lambda doc: progress.advance(failed=doc.error is not None), on_outcome=report)
-    stored = result.stored
-    failed = len(missing) + len(result.failed)
-    timings = dict(result.timings)
-    if index and stored:
-        started = time.perf_counter()
-        _refresh_index(store, settings)
-        timings["index_s"] = round(time.perf_counter() - started, 3)
+    # The graphs written are kept aside for the index refresh, which then need not read them
+    # back from the store (search.graph_spool); removed when the refresh is done.
+    spool = GraphSpool(settings.index_path.parent) if index else None
+    try:
+        with Progress(len(present), label="ingest") as progress:
+            result = run_ingest(store, present, options, spool=spool,
+                                on_parsed=lambda doc: progress.advance(failed=doc.error is not None),
+                                on_outcome=report)
+        stored = result.stored
+        failed = len(missing) + len(result.failed)
+        timings = dict(result.timings)
+        if index and stored:
+            started = time.perf_counter()
+            _refresh_index(store, settings, spool)
+            timings["index_s"] = round(time.perf_counter() - started, 3)
+    finally:
+        if spool is not None:
+            spool.close()
     try:
         started = time.perf_counter()
         generation = publish(store)
@@ -125,14 +134,14 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of di
         raise typer.Exit(1)
 
 
-def _refresh_index(store, settings: Settings) -> None:
+def _refresh_index(store, settings: Settings, spool=None) -> None:
     try:
         from search.index import refresh_after_ingest
     except ImportError:
         return
     try:
         stats = refresh_after_ingest(store, settings.index_path, settings.embedding_model, settings.embedding_threads,
-                                     settings.index_options())
+                                     settings.index_options(), spool=spool)
         typer.echo(f"search index refreshed: {stats}", err=True)
     except BudgetKGError as exc:
         typer.echo(f"warning: search index not refreshed: {exc}", err=True)

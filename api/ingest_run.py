@@ -5,7 +5,8 @@ and serialise its graphs to N-Quads (``prepare``); this process takes the result
 and writes them: each disclosure's additions to the shared graph in turn (the preferred-label
 rule of ``api.service.shared_additions`` must see the documents before it), and the disclosures'
 own and private graphs several at a time through the store's bulk loader
-(``search.store.write_nquads``), which is what makes writing cheap.
+(``search.store.write_nquads``), which is what makes writing cheap. The public N-Quads written can
+be kept in a ``search.graph_spool.GraphSpool`` for the index refresh that follows.
 
 Guarantees, as for one file at a time: a bad file is one error naming it and the rest of the
 batch still goes in; results come back in input order; re-ingesting a disclosure replaces it;
@@ -29,6 +30,7 @@ from typing import Callable, Iterator
 from api.service import BatchReport, FileOutcome, ontology_triples, settle_preferred_labels, shared_additions
 from ontology.errors import BudgetKGError
 from ontology.terms import SHARED_GRAPH
+from search.graph_spool import GraphSpool
 from search.store import GraphStore, graph_from_ntriples, unknown_triples, write_nquads
 
 # A batch is written when it holds this many disclosures or this many bytes of N-Quads. Bulk
@@ -212,13 +214,15 @@ class _Batch:
 
 def run_ingest(store: GraphStore, files: list[Path], options: IngestOptions | None = None, *,
                on_parsed: Callable[[Prepared], None] | None = None,
-               on_outcome: Callable[[FileOutcome], None] | None = None) -> BatchReport:
+               on_outcome: Callable[[FileOutcome], None] | None = None,
+               spool: GraphSpool | None = None) -> BatchReport:
     """Ingest ``files`` into ``store`` (the ontology graph is the caller's). Returns the outcomes
     in input order and ``timings`` (seconds: parse = worker time summed, write = time in this
     process writing, wall; ``*_cpu_s`` the same in CPU time, bulk loader threads included).
 
     ``on_parsed`` is called as each file comes back from the workers (for progress),
     ``on_outcome`` as each file's outcome is final (after its batch was written), in input order.
+    ``spool`` receives the N-Quads of every disclosure graph written, for the index refresh after.
     """
     from rdflib import Graph
     from rdflib.namespace import SKOS
@@ -243,6 +247,9 @@ def run_ingest(store: GraphStore, files: list[Path], options: IngestOptions | No
                 replace = [g for d in batch.docs for g in (d.graph_iri, d.private_graph_iri)]
                 write_nquads(store, replace, b"".join(d.own for d in batch.docs),
                              b"".join(d.private for d in batch.docs))
+                if spool is not None:
+                    for d in batch.docs:
+                        spool.add(d.graph_iri, d.own)
             except BudgetKGError as exc:
                 for outcome, doc in batch.outcomes:
                     if doc is not None:

@@ -143,17 +143,17 @@ def in_graphs(graphs: Iterable[str] | None, body: str) -> str:
 
 
 def _prefer_zh(rows: list, key: str) -> str | None:
-    """The label to show: a @zh or untagged one before any other language."""
-    best = None
+    """The label to show: a @zh or untagged one before any other language; between several, the
+    first in code-point order (an item's text must not depend on the order a store returns rows
+    in: the index reads the same graph from the store or from an ingest's spool)."""
+    chinese, other = [], []
     for r in rows:
         term = r.get(key)
         if term is None:
             continue
         lang = getattr(term, "language", None)
-        if lang in (None, "", "zh") or (lang or "").startswith("zh"):
-            return str(term)
-        best = best or str(term)
-    return best
+        (chinese if lang in (None, "", "zh") or (lang or "").startswith("zh") else other).append(str(term))
+    return min(chinese or other) if chinese or other else None
 
 
 def _group(rows, key: str = "s") -> dict[tuple[str, str], list]:
@@ -163,13 +163,18 @@ def _group(rows, key: str = "s") -> dict[tuple[str, str], list]:
     return grouped
 
 
+def _project_of(rows: list) -> tuple[str | None, str | None]:
+    """(IRI, label) of the project rows name (``?p``, ``?pLabel``); the first IRI in order when
+    several projects hold the same resource."""
+    iris = _all(rows, "p")
+    if not iris:
+        return None, None
+    return iris[0], _prefer_zh([r for r in rows if str(r.get("p")) == iris[0]], "pLabel")
+
+
 def _all(rows: list, key: str) -> list[str]:
-    seen: list[str] = []
-    for r in rows:
-        v = r.get(key)
-        if v is not None and str(v) not in seen:
-            seen.append(str(v))
-    return seen
+    """Every value of ``key`` in the rows, once each, sorted (not in the store's row order)."""
+    return sorted({str(r[key]) for r in rows if r.get(key) is not None})
 
 
 # ------------------------------------------------------------------ shared data
@@ -372,7 +377,7 @@ SELECT ?g ?s ?label ?value ?basis ?desc ?c1 ?c2 ?p ?pLabel ?ls ?le ?page WHERE {
         target = _prefer_zh(rows, "value") or ""
         l1 = next((concepts.get(c) for c in _all(rows, "c1") if concepts.get(c)), None)
         l2 = next((concepts.get(c) for c in _all(rows, "c2") if concepts.get(c)), None)
-        project = _prefer_zh(rows, "pLabel")
+        project_iri, project = _project_of(rows)
         basis = _prefer_zh(rows, "basis") or ""
         desc = _prefer_zh(rows, "desc") or ""
         context = "；".join(x for x in (l2, project) if x)
@@ -380,7 +385,7 @@ SELECT ?g ?s ?label ?value ?basis ?desc ?c1 ?c2 ?p ?pLabel ?ls ?le ?page WHERE {
         if context:
             body += f"（{context}）"
         item = _base("indicator", rows[0], label, body, ctx, g)
-        item.project, item.project_iri = project, text(rows[0].get("p"))
+        item.project, item.project_iri = project, project_iri
         item.extra = {"target_value": target or None, "level1": l1, "level2": l2}
         item.lex = " ".join(x for x in (label, desc if desc != label else "", target, l1 or "", l2 or "",
                                         project or "", basis) if x)
@@ -486,10 +491,11 @@ SELECT ?g ?s ?label ?c ?amount ?kind ?ls ?le ?page WHERE {{
                       "classification_kind": text(rows[0].get("kind"))}
         item.lex = label
         # The same code is printed in several standard tables: keep one item per code and
-        # disclosure, the one with the largest amount (the 合计 of the widest table).
+        # disclosure, the one with the largest amount (the 合计 of the widest table); between equal
+        # amounts the smallest IRI, so that the choice does not depend on the store's row order.
         key = (g, code or name)
         rank = int(float(amount or 0) * 100)
-        if key not in best or rank > best[key][1]:
+        if key not in best or rank > best[key][1] or (rank == best[key][1] and item.iri < best[key][0].iri):
             best[key] = (item, rank)
     return [item for item, _ in best.values()]
 
@@ -509,7 +515,7 @@ SELECT ?g ?s ?kind ?title ?body ?p ?pLabel ?ls ?le ?page WHERE {{
         body = _prefer_zh(rows, "body") or ""
         title = _prefer_zh(rows, "title") or ""
         kind = text(rows[0].get("kind"))
-        project = _prefer_zh(rows, "pLabel")
+        project_iri, project = _project_of(rows)
         start = value(rows[0].get("ls"))
         end = value(rows[0].get("le"))
         for n, (chunk, offset) in enumerate(chunk_text(body)):
@@ -520,7 +526,7 @@ SELECT ?g ?s ?kind ?title ?body ?p ?pLabel ?ls ?le ?page WHERE {{
             item = _base("text", rows[0], title or (kind or "passage"), shown, ctx, g)
             item.chunk = n
             item.embed = shown[:EMBED_CHARS] if len(shown) > EMBED_CHARS else ""
-            item.project, item.project_iri = project, text(rows[0].get("p"))
+            item.project, item.project_iri = project, project_iri
             item.extra = {"section": kind, "title": title or None}
             item.lex = " ".join(x for x in (title, project or "", chunk) if x)
             item.source = dict(item.source)
@@ -563,8 +569,13 @@ def collect_items(store: GraphStore, graphs: Iterable[str] | None = None, lookup
         contexts = disclosure_contexts(store, batch, lookups)
         for collect in COLLECTORS:
             items.extend(collect(store, contexts, batch, lookups))
-    items.sort(key=lambda it: (it.graph, ITEM_TYPES.index(it.type), it.iri, it.chunk))
+    items.sort(key=item_order)
     return items
+
+
+def item_order(item: Item) -> tuple:
+    """The order ``collect_items`` returns items in: graph, type, IRI, chunk."""
+    return item.graph, ITEM_TYPES.index(item.type), item.iri, item.chunk
 
 
 # ------------------------------------------------------------------ text helpers

@@ -62,6 +62,7 @@ from ontology.errors import IndexMismatch, QueryRejected, QueryTimeout
 from search import corpus, lexical
 from search.corpus import ITEM_TYPES, Item
 from search.embedder import DEFAULT_MODEL, get_embedder
+from search.graph_spool import GraphSpool
 from search.index_build import (SPACES, IndexOptions, Layout, Refresher, current_generation, generation_name,
                                 read_manifest, reset_folder, write_json_atomic)
 from search.item_store import ItemStore, item_from_row
@@ -308,13 +309,14 @@ class SearchIndex:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def refresh(self, *, rebuild: bool = False, tag_topics: bool = False) -> dict:
+    def refresh(self, *, rebuild: bool = False, tag_topics: bool = False, spool: GraphSpool | None = None) -> dict:
         """Bring the index in step with the store; returns what was done and how long it took.
 
         Only disclosure graphs that were added or replaced are re-read, and only texts the
         embedding cache has not seen are encoded; removed graphs are dropped. ``rebuild`` re-reads
         everything (the cache still spares the encoder). ``tag_topics`` (needs a writable store)
-        also re-tags the policy topics of the changed disclosures.
+        also re-tags the policy topics of the changed disclosures. ``spool``: the graphs an ingest
+        just wrote, read from there instead of from the store where they are the graphs it holds.
 
         Stats: ``added_or_replaced``, ``removed``, ``encoded`` (items that got vectors),
         ``texts_encoded`` / ``texts_cached`` (encoder calls vs cache hits), ``items``, and seconds
@@ -346,7 +348,7 @@ class SearchIndex:
                            "encoded": 0, "texts_encoded": 0, "texts_cached": 0, "items": len(self)}
             tagged_now: set[str] = set()
             if changed or removed or manifest is None:
-                refresher = Refresher(layout, self.store, self.model, self.embedder, self.options)
+                refresher = Refresher(layout, self.store, self.model, self.embedder, self.options, spool)
                 tagged_now = set(changed) if tag_topics else set()
                 new_manifest = refresher.run(manifest, state, changed, removed, tagged_now)
                 view = load_view(layout, generation_name(new_manifest["gen"]), self.options)
@@ -694,15 +696,16 @@ def _topics_fingerprint(model: str) -> str:
 
 
 def refresh_after_ingest(store: GraphStore, index_dir: Path, model: str = DEFAULT_MODEL, threads: int = 1,
-                         options: IndexOptions | None = None) -> dict:
+                         options: IndexOptions | None = None, spool: GraphSpool | None = None) -> dict:
     """Bring the index and the topic tags in step with the store after an ingest.
 
     For the ingest command: the store is open read-write. A folder built with another model is
-    rebuilt with ``model`` (the settings changed), never mixed.
+    rebuilt with ``model`` (the settings changed), never mixed. ``spool``: the graphs the ingest
+    wrote (``search.graph_spool``), read from there rather than back from the store.
     """
     index = SearchIndex.open(store, index_dir, model, threads, on_model_change="rebuild", refresh=False,
                              options=options)
-    stats = index.refresh(tag_topics=True)
+    stats = index.refresh(tag_topics=True, spool=spool)
     if stats.get("added_or_replaced") or stats.get("removed"):
         # The question parser's gazetteer and the project table of the new generation, saved with
         # it, so that ``serve`` and ``ask`` start on them.

@@ -45,6 +45,7 @@ import numpy as np
 
 from search import corpus, index_workers, lexical
 from search.corpus import Item
+from search.graph_spool import GraphSpool
 from search.item_store import ItemStore
 from search.lexical import LexicalIndex
 from search.store import GraphStore
@@ -195,9 +196,12 @@ class _Batch:
 class Refresher:
     """One refresh of an index folder (the caller holds the folder's write lock)."""
 
-    def __init__(self, layout: Layout, store: GraphStore, model: str, embedder, options: IndexOptions):
+    def __init__(self, layout: Layout, store: GraphStore, model: str, embedder, options: IndexOptions,
+                 spool: GraphSpool | None = None):
         self.layout = layout
         self.store = store
+        self.spool = spool
+        self.state: dict[str, str] = {}
         self.model = model
         self.embedder = embedder
         self.options = options
@@ -205,7 +209,7 @@ class Refresher:
         # workers' CPU is ``embed_s`` and ``tokenize_s`` (in-process, they are part of ``wait_s``).
         self.stats = {"read_s": 0.0, "tokenize_s": 0.0, "embed_s": 0.0, "write_s": 0.0, "wait_s": 0.0,
                       "vectors_s": 0.0, "topics_s": 0.0, "read_cpu": 0.0, "write_cpu": 0.0, "vectors_cpu": 0.0,
-                      "topics_cpu": 0.0, "texts_encoded": 0, "texts_cached": 0, "workers": 0}
+                      "topics_cpu": 0.0, "texts_encoded": 0, "texts_cached": 0, "workers": 0, "spooled": 0}
 
     @contextmanager
     def _phase(self, name: str):
@@ -233,6 +237,7 @@ class Refresher:
         self.lex = LexicalIndex(layout.lexical)
         self.cache = VectorCache(layout.cache(self.model), self.embedder.dim, writable=True)
         self.lookups = corpus.Lookups(self.store)
+        self.state = state
         self.tag_in = tag_topics_in
         self.topic_stats = {"graphs": 0, "tags": 0, "by_label": 0, "by_embedding": 0}
         self.ids: dict[bytes, int] = {}
@@ -306,7 +311,7 @@ class Refresher:
 
     def _collect(self, graphs: list[str], pool) -> _Batch:
         with self._phase("read"):
-            items = corpus.collect_items(self.store, graphs, self.lookups)
+            items = self._read_items(graphs)
         key = self.embedder.key
         wanted: dict[bytes, str] = {}
         keys, name_keys = [], []
@@ -339,6 +344,25 @@ class Refresher:
         lex_texts = [t for t in dict.fromkeys(it.lex or it.text for it in items) if t not in self.tokens]
         lex_job = _Job(pool, index_workers.tokenize_job, lex_texts, local=_tokenize_here, health=self.health)
         return _Batch(graphs, items, keys, name_keys, jobs, lex_job, lex_texts)
+
+    def _read_items(self, graphs: list[str]) -> list[corpus.Item]:
+        """The items of ``graphs``: from the ingest's spool where it holds the very graph the store
+        holds (same file hash and type count as ``store_state`` read), else from the store."""
+        spooled = [g for g in graphs if self.spool is not None and g in self.spool]
+        if not spooled:
+            return corpus.collect_items(self.store, graphs, self.lookups)
+        scratch = self.spool.memory_store(spooled)
+        held = corpus.store_state(scratch)
+        # Shared data (labels, departments, areas) is not in the spool: ``self.lookups`` reads it
+        # from the store, as for any other graph.
+        current = [g for g in spooled if held.get(g) == self.state.get(g)]
+        rest = [g for g in graphs if g not in set(current)]
+        items = corpus.collect_items(scratch, current, self.lookups) if current else []
+        if rest:
+            items += corpus.collect_items(self.store, rest, self.lookups)
+            items.sort(key=corpus.item_order)
+        self.stats["spooled"] += len(current)
+        return items
 
     def _encode_here(self, texts: list[str]) -> tuple[np.ndarray, float]:
         t0 = time.process_time()

@@ -126,6 +126,15 @@ class OxigraphStore:
     def _private(self):
         return self._stores[1]
 
+    @classmethod
+    def from_nquads(cls, public: bytes) -> "OxigraphStore":
+        """An in-memory store holding ``public`` N-Quads, loaded with the bulk loader (a scratch
+        copy of a few graphs, e.g. for the index to read what an ingest just wrote)."""
+        store = cls(None)
+        if public:
+            store._store.bulk_load(public, format=ox.RdfFormat.N_QUADS)
+        return store
+
     @staticmethod
     def exists(path: str | Path) -> bool:
         """Whether an on-disk store has been created at ``path``."""
