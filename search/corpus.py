@@ -573,6 +573,19 @@ def collect_items(store: GraphStore, graphs: Iterable[str] | None = None, lookup
     return items
 
 
+def items_of_every_graph(store: GraphStore, lookups: Lookups | None = None) -> list[Item]:
+    """All items of every disclosure graph in ``store``, each query one pattern over all of them:
+    for a small scratch store holding just the graphs to read (``search.graph_spool``), where
+    that costs two thirds of the per-graph UNION blocks ``collect_items`` needs on a large store."""
+    lookups = lookups or Lookups(store)
+    contexts = disclosure_contexts(store, None, lookups)
+    items: list[Item] = []
+    for collect in COLLECTORS:
+        items.extend(collect(store, contexts, None, lookups))
+    items.sort(key=item_order)
+    return items
+
+
 def item_order(item: Item) -> tuple:
     """The order ``collect_items`` returns items in: graph, type, IRI, chunk."""
     return item.graph, ITEM_TYPES.index(item.type), item.iri, item.chunk

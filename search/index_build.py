@@ -357,7 +357,10 @@ class Refresher:
         # from the store, as for any other graph.
         current = [g for g in spooled if held.get(g) == self.state.get(g)]
         rest = [g for g in graphs if g not in set(current)]
-        items = corpus.collect_items(scratch, current, self.lookups) if current else []
+        if len(current) == len(held):
+            items = corpus.items_of_every_graph(scratch, self.lookups)
+        else:
+            items = corpus.collect_items(scratch, current, self.lookups) if current else []
         if rest:
             items += corpus.collect_items(self.store, rest, self.lookups)
             items.sort(key=corpus.item_order)
