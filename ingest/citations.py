@@ -84,6 +84,8 @@ def _titles(text: str) -> list[tuple[str, int, int]]:
     title in 〈〉, and the inner one is returned too. Two titles a narrow column interleaved
     (《廊坊《大城县…征缴方案》市人民政府…意见》) come apart into the inner one and the outer one.
     """
+    if "《" not in text:
+        return []  # most units cite nothing: skip the walk over their characters
     text = text.replace("<", "〈").replace(">", "〉")
     found: list[tuple[str, int, int]] = []
     stack: list[int] = []
@@ -115,11 +117,13 @@ def _titles(text: str) -> list[tuple[str, int, int]]:
 
 def _bare_titles(text: str, taken: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
     """关于…的通知 titles outside 《》 and outside 文号, with a leading organ name when there is one."""
-    masked = list(text)
+    if "关于" not in text:
+        return []  # every bare title starts with 关于
+    flat = text
     for s, e in taken:
-        for k in range(s, min(e, len(masked))):
-            masked[k] = "\n"
-    flat = "".join(masked)
+        e = min(e, len(flat))
+        if s < e:
+            flat = flat[:s] + "\n" * (e - s) + flat[e:]
     out = []
     for m in _BARE_TITLE_RE.finditer(flat):
         title = m.group("title")

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import repeat
 
 from ingest.normalize import strip_markup
 from ingest.source import SourceText
@@ -72,9 +73,12 @@ def is_cjkish(ch: str) -> bool:
             or ch in _CJK_PUNCTUATION)
 
 
+_WIDE_RE = re.compile("[\u3000-\U0010ffff" + "".join(sorted(_CJK_PUNCTUATION)) + "]")
+
+
 def display_width(text: str) -> int:
     """Width of a line as printed: CJK and full-width characters count two."""
-    return len(text) + sum(1 for ch in text if ch >= "\u3000" or ch in _CJK_PUNCTUATION)
+    return len(text) + len(_WIDE_RE.findall(text))
 
 
 # Last characters of organ names (市委, 人民政府, 财政局, 财政厅, 教育部, 委员会, 办公室 ...).
@@ -164,6 +168,22 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
 _DOCUMENT_TITLE_RE = re.compile(
     r"(?:19|20)\d\d\s*年度?\s*(?:部门|单位)?\s*(?:预算|决算)\s*(?:信息)?\s*(?:公开)?\s*(?:情况)?\s*(?:说明|公开|报告)?$"
 )
+# Patterns the line classifier applies to every line, compiled once.
+_CLAUSE_RE = re.compile(r"[，。；,;]")
+_CN_CLAUSE_RE = re.compile(r"[，。；]")
+_CLAUSE_OR_COLON_RE = re.compile(r"[，。；,;：:]")
+_SENTENCE_OR_COMMA_RE = re.compile(r"[。；;，]")
+_SENTENCE_IN_TITLE_RE = re.compile(r"[。；;：:]")
+_DEFINITION_RE = re.compile(r"是指|是对|系指")
+_LABEL_HEADING_RE = re.compile(r"[\u4e00-\u9fff“”\"（）()、]{2,16}[：:]")
+_LEADING_CN_NUMBER_RE = re.compile(rf"^{_CN_NUM}、")
+_CN_NUMBER_ITEM_RE = re.compile(rf"(?:^|\s){_CN_NUM}、")
+_CELL_PUNCT_RE = re.compile(r"[，。；,;、]")
+_ROW_NUMBER_RE = re.compile(r"\d{1,3}")
+_CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
+_CJK_CHAR_RE = re.compile(r"[\u4e00-\u9fff]")
+_AMOUNT_CELL_RE = re.compile(r"[-+≥≤=<>]?[\d,.%—-]+")
+_MARKDOWN_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s")
 _TABLE_TITLE_RE = re.compile(r"(?:表|报表|申报表)\s*(?:[（(][^（()）]{0,16}[)）])?$")
 _FIGURE_TITLE_RE = re.compile(r"(?:结构图|示意图|图)$")
 
@@ -193,15 +213,15 @@ def parse_heading(text: str, marked: bool = False) -> tuple[int, int | None, str
         raw_title = t[end:].strip()
         title = raw_title.strip(" 、.．:：")
         if level == 0:
-            return (0, ordinal, title) if len(title) <= 40 and not re.search(r"[，。；,;]", title) else None
+            return (0, ordinal, title) if len(title) <= 40 and not _CLAUSE_RE.search(title) else None
         if not _heading_title_ok(raw_title.lstrip("、.．")):
             return None if not marked else (level, ordinal, title.rstrip("。"))
         return level, ordinal, title.rstrip("。：:")
-    if _DOCUMENT_TITLE_RE.search(t) and len(t) <= 50 and not re.search(r"[，。；,;：:]", t):
+    if _DOCUMENT_TITLE_RE.search(t) and len(t) <= 50 and not _CLAUSE_OR_COLON_RE.search(t):
         return 0, None, t
     if marked:
         return (0, None, t.strip("：:")) if len(t) <= 40 else None
-    if re.fullmatch(r"[\u4e00-\u9fff“”\"（）()、]{2,16}[：:]", t):
+    if _LABEL_HEADING_RE.fullmatch(t):
         return 5, None, t.rstrip("：:")
     return None
 
@@ -212,16 +232,16 @@ def _heading_title_ok(title: str) -> bool:
     if title[-1] in "，、,（(《“-—":
         return False
     body = title[:-1] if title[-1] in "。：:" else title
-    if re.search(r"[。；;：:]", body) or re.search(r"是指|是对|系指", body):
+    if _SENTENCE_IN_TITLE_RE.search(body) or _DEFINITION_RE.search(body):
         return False  # a sentence or a definition (十一、国有资本经营预算是对…), not a title
-    commas = len(re.findall(r"[，,]", body))
+    commas = body.count("，") + body.count(",")
     return commas == 0 or (commas == 1 and len(body) <= 20)
 
 
 def is_table_title(text: str) -> bool:
     """A table's caption: a short line without a sentence that ends in 表 (…绩效目标表, …（本年预算）)."""
     t = text.strip()
-    return (4 <= len(t) <= 100 and not re.search(r"[。；;，]", t) and bool(_TABLE_TITLE_RE.search(t))
+    return (4 <= len(t) <= 100 and not _SENTENCE_OR_COMMA_RE.search(t) and bool(_TABLE_TITLE_RE.search(t))
             and not t.endswith(("代表", "发表", "列表如下")))
 
 
@@ -235,16 +255,16 @@ def is_row_like(text: str) -> bool:
     tokens = text.split()
     if len(tokens) < 2:
         return False
-    stripped = [re.sub(rf"^{_CN_NUM}、", "", tok) for tok in tokens]
-    if any(re.search(r"[，。；,;、]", tok) for tok in stripped):
+    stripped = [_LEADING_CN_NUMBER_RE.sub("", tok) for tok in tokens]
+    if any(_CELL_PUNCT_RE.search(tok) for tok in stripped):
         return False
-    if re.fullmatch(r"\d{1,3}", tokens[0]) and is_cjk(tokens[1][0]):
+    if _ROW_NUMBER_RE.fullmatch(tokens[0]) and is_cjk(tokens[1][0]):
         return True  # a numbered row: 11 十一、节能环保支出
-    if len(tokens) == 2 and all(re.fullmatch(r"[\u4e00-\u9fff]{2,}", tok) for tok in tokens) and len(text) <= 24:
+    if len(tokens) == 2 and all(_CJK_WORD_RE.fullmatch(tok) for tok in tokens) and len(text) <= 24:
         return True  # two header cells: 科目编码 科目名称
     if _is_numeric_row(text):
         return True
-    words = sum(1 for tok in tokens if len(re.findall(r"[\u4e00-\u9fff]", tok)) >= 2)
+    words = sum(1 for tok in tokens if len(_CJK_CHAR_RE.findall(tok)) >= 2)
     return len(tokens) >= 3 and words >= 2
 
 
@@ -254,9 +274,9 @@ def _is_numeric_row(text: str) -> bool:
     A wrapped sentence listing amounts (``4.18 万元、邮电费 2.81 万元、…``) is not a row: it has 、.
     """
     tokens = text.split()
-    if len(tokens) < 2 or re.search(r"[，。；,;]", text) or "、" in re.sub(rf"(?:^|\s){_CN_NUM}、", " ", text):
+    if len(tokens) < 2 or _CLAUSE_RE.search(text) or "、" in _CN_NUMBER_ITEM_RE.sub(" ", text):
         return False
-    numeric = sum(1 for tok in tokens if re.fullmatch(r"[-+≥≤=<>]?[\d,.%—-]+", tok))
+    numeric = sum(1 for tok in tokens if _AMOUNT_CELL_RE.fullmatch(tok))
     return numeric >= 2 and numeric * 2 >= len(tokens)
 
 
@@ -271,7 +291,7 @@ class _Line:
 
 def _classify_line(no: int, raw: str) -> _Line | None:
     line = _BOOKMARK_RE.sub("", raw.replace("\f", ""))
-    marked = bool(re.match(r"^\s{0,3}#{1,6}\s", line))
+    marked = bool(_MARKDOWN_HEADING_RE.match(line))
     tabbed = "\t" in line.strip(" \u3000\xa0") or line.startswith("\t")
     text = strip_markup(line).strip(" \t\u3000\xa0\ufeff")
     if not text:
@@ -289,7 +309,7 @@ def _classify_line(no: int, raw: str) -> _Line | None:
     heading = parse_heading(text, marked)
     if heading:
         return _Line(no, text, BlockKind.HEADING, marked, heading)
-    if _FIGURE_TITLE_RE.search(text) and len(text) <= 30 and not re.search(r"[，。；]", text):
+    if _FIGURE_TITLE_RE.search(text) and len(text) <= 30 and not _CN_CLAUSE_RE.search(text):
         return _Line(no, text, BlockKind.TABLE)
     if is_row_like(text):
         return _Line(no, text, BlockKind.TABLE)
@@ -396,10 +416,10 @@ def _make_block(kind: BlockKind, parts: list[_Line], heading=None, tidy_text: bo
     for ln in parts:
         if chars and chars[-1][0].isascii() and chars[-1][0].isalpha() and ln.text[0].isascii() and ln.text[0].isalpha():
             chars.append((" ", ln.no))
-        chars.extend((ch, ln.no) for ch in ln.text)
+        chars.extend(zip(ln.text, repeat(ln.no)))
     if tidy_text:
         chars = tidy_chars(chars)
-    text = "".join(ch for ch, _ in chars)
+    text = "".join([ch for ch, _ in chars])
     block = Block(kind, text, [no for _, no in chars])
     if heading:
         block.level, block.ordinal, block.title = heading[0], heading[1], tidy(heading[2])
