@@ -15,7 +15,9 @@ On disk (``index_dir``)::
 
 A refresh (``Refresher.run``) compares the store's per-disclosure fingerprints with the manifest,
 marks the items of replaced and removed disclosures dead, reads the added and replaced ones in
-batches of ``corpus.GRAPHS_PER_QUERY`` graphs, embeds only the texts the cache has never seen
+batches of ``corpus.GRAPHS_PER_QUERY`` graphs (from an in-memory copy where one can be made: the
+ingest's spool of the graphs it just wrote, or each graph dumped whole from a remote store;
+``search.scratch``), embeds only the texts the cache has never seen
 (worker processes across the cores when there is enough work, ``index_workers``), tokenises,
 inserts, updates the vector spaces, and publishes: commit SQLite, commit tantivy, write the
 generation folder, swap ``current.json``. A reader keeps answering from the previous generation
