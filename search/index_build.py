@@ -49,7 +49,7 @@ from search import corpus, index_workers, lexical
 from search.corpus import Item
 from search.graph_spool import GraphSpool
 from search.item_store import ItemStore
-from search.scratch import scratch_copy
+from search.scratch import can_copy, scratch_copy
 from search.lexical import LexicalIndex
 from search.store import GraphStore
 from search.vector_cache import CachedEncoder, VectorCache
@@ -301,7 +301,9 @@ class Refresher:
 
     def _batches(self, changed: list[str], gen: int, counts: dict, pool) -> None:
         graphs = sorted(changed)
-        step = corpus.graphs_per_query(self.store)
+        # A store read through scratch copies (search.scratch) takes the batch size of the
+        # copies' queries; a store read directly, the one it asks for (Virtuoso: a few graphs).
+        step = corpus.GRAPHS_PER_QUERY if can_copy(self.store) else corpus.graphs_per_query(self.store)
         chunks = [graphs[i:i + step] for i in range(0, len(graphs), step)]
         waiting: _Batch | None = None
         for chunk in chunks:

@@ -35,18 +35,23 @@ class ScratchCopy:
     whole: bool
 
 
+def can_copy(store: GraphStore) -> bool:
+    """Whether ``store`` hands out whole graphs (a remote store): then every read goes through a
+    copy, whatever the spool holds."""
+    return getattr(store, "graph_dump", None) is not None
+
+
 def scratch_copy(store: GraphStore, graphs: list[str], state: dict[str, str],
                  spool: GraphSpool | None = None) -> ScratchCopy | None:
     """A memory store with those of ``graphs`` that can be copied, checked against ``state``
     (their fingerprints in the store); None when none can be (an embedded store, no spool)."""
     spooled = [g for g in graphs if spool is not None and g in spool]
-    dump = getattr(store, "graph_dump", None)
-    dumped = [g for g in graphs if g not in set(spooled)] if dump is not None else []
+    dumped = [g for g in graphs if g not in set(spooled)] if can_copy(store) else []
     if not spooled and not dumped:
         return None
     scratch = OxigraphStore.from_nquads(b"".join(spool.read(g) for g in spooled) if spooled else b"")
     for g in dumped:
-        for data, fmt in dump(g):
+        for data, fmt in store.graph_dump(g):
             scratch.load_graph(g, data, fmt)
     held = corpus.store_state(scratch)
     source = {g: "spool" for g in spooled} | {g: "dump" for g in dumped}
