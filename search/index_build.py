@@ -15,9 +15,8 @@ On disk (``index_dir``)::
 
 A refresh (``Refresher.run``) compares the store's per-disclosure fingerprints with the manifest,
 marks the items of replaced and removed disclosures dead, reads the added and replaced ones in
-batches of ``corpus.GRAPHS_PER_QUERY`` graphs (from an in-memory copy where one can be made: the
-ingest's spool of the graphs it just wrote, or each graph dumped whole from a remote store;
-``search.scratch``), embeds only the texts the cache has never seen
+batches of ``corpus.GRAPHS_PER_QUERY`` graphs (those an ingest just wrote from an in-memory copy
+of its spool, ``search.graph_spool``), embeds only the texts the cache has never seen
 (worker processes across the cores when there is enough work, ``index_workers``), tokenises,
 inserts, updates the vector spaces, and publishes: commit SQLite, commit tantivy, write the
 generation folder, swap ``current.json``. A reader keeps answering from the previous generation
@@ -49,7 +48,6 @@ from search import corpus, index_workers, lexical
 from search.corpus import Item
 from search.graph_spool import GraphSpool
 from search.item_store import ItemStore
-from search.scratch import can_copy, scratch_copy
 from search.lexical import LexicalIndex
 from search.store import GraphStore
 from search.vector_cache import CachedEncoder, VectorCache
@@ -212,7 +210,7 @@ class Refresher:
         # workers' CPU is ``embed_s`` and ``tokenize_s`` (in-process, they are part of ``wait_s``).
         self.stats = {"read_s": 0.0, "tokenize_s": 0.0, "embed_s": 0.0, "write_s": 0.0, "wait_s": 0.0,
                       "vectors_s": 0.0, "topics_s": 0.0, "read_cpu": 0.0, "write_cpu": 0.0, "vectors_cpu": 0.0,
-                      "topics_cpu": 0.0, "texts_encoded": 0, "texts_cached": 0, "workers": 0, "spooled": 0, "dumped": 0}
+                      "topics_cpu": 0.0, "texts_encoded": 0, "texts_cached": 0, "workers": 0, "spooled": 0}
 
     @contextmanager
     def _phase(self, name: str):
@@ -301,9 +299,7 @@ class Refresher:
 
     def _batches(self, changed: list[str], gen: int, counts: dict, pool) -> None:
         graphs = sorted(changed)
-        # A store read through scratch copies (search.scratch) takes the batch size of the
-        # copies' queries; a store read directly, the one it asks for (Virtuoso: a few graphs).
-        step = corpus.GRAPHS_PER_QUERY if can_copy(self.store) else corpus.graphs_per_query(self.store)
+        step = corpus.graphs_per_query(self.store)
         chunks = [graphs[i:i + step] for i in range(0, len(graphs), step)]
         waiting: _Batch | None = None
         for chunk in chunks:
@@ -351,21 +347,25 @@ class Refresher:
         return _Batch(graphs, items, keys, name_keys, jobs, lex_job, lex_texts)
 
     def _read_items(self, graphs: list[str]) -> list[corpus.Item]:
-        """The items of ``graphs``, read from a scratch copy where one can be made (the ingest's
-        spool, or each graph dumped whole from a remote store: ``search.scratch``) and matches
-        the store's fingerprint, else from the store."""
-        copy = scratch_copy(self.store, graphs, self.state, self.spool)
-        copied = copy.copied if copy is not None else {}
-        rest = [g for g in graphs if g not in copied]
-        items: list[corpus.Item] = []
-        if copied:
-            items = (corpus.items_of_every_graph(copy.store, self.lookups) if copy.whole
-                     else corpus.collect_items(copy.store, sorted(copied), self.lookups))
+        """The items of ``graphs``: from the ingest's spool where it holds the very graph the store
+        holds (same file hash and type count as ``store_state`` read), else from the store."""
+        spooled = [g for g in graphs if self.spool is not None and g in self.spool]
+        if not spooled:
+            return corpus.collect_items(self.store, graphs, self.lookups)
+        scratch = self.spool.memory_store(spooled)
+        held = corpus.store_state(scratch)
+        # Shared data (labels, departments, areas) is not in the spool: ``self.lookups`` reads it
+        # from the store, as for any other graph.
+        current = [g for g in spooled if held.get(g) == self.state.get(g)]
+        rest = [g for g in graphs if g not in set(current)]
+        if len(current) == len(held):
+            items = corpus.items_of_every_graph(scratch, self.lookups)
+        else:
+            items = corpus.collect_items(scratch, current, self.lookups) if current else []
         if rest:
             items += corpus.collect_items(self.store, rest, self.lookups)
             items.sort(key=corpus.item_order)
-        for how in copied.values():
-            self.stats["spooled" if how == "spool" else "dumped"] += 1
+        self.stats["spooled"] += len(current)
         return items
 
     def _encode_here(self, texts: list[str]) -> tuple[np.ndarray, float]:

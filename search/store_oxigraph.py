@@ -135,15 +135,6 @@ class OxigraphStore:
             store._store.bulk_load(public, format=ox.RdfFormat.N_QUADS)
         return store
 
-    def load_graph(self, graph_iri: str, data: bytes, fmt: str = "nt") -> None:
-        """Add N-Triples (``fmt="nt"``) or Turtle (``"ttl"``) triples to one named graph of the
-        public store (a scratch copy; a disclosure is written with ``load_nquads``)."""
-        rdf_format = ox.RdfFormat.N_TRIPLES if fmt == "nt" else ox.RdfFormat.TURTLE
-        try:
-            self._store.load(data, format=rdf_format, to_graph=ox.NamedNode(graph_iri))
-        except (SyntaxError, ValueError) as exc:
-            raise StoreError(f"graph {graph_iri}: unreadable {fmt} data: {exc}") from None
-
     @staticmethod
     def exists(path: str | Path) -> bool:
         """Whether an on-disk store has been created at ``path``."""

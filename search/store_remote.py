@@ -59,7 +59,6 @@ RETRIES = 8
 EXPORT_PAGE = 10000
 VIRTUOSO_ROW_CAP = 10000  # ResultSetMaxRows of the Debian package's virtuoso.ini
 _SELECT_JSON = "application/sparql-results+json"
-_NTRIPLES = "application/n-triples, text/turtle;q=0.8"
 
 _GRAPH_FORMATS = {"ttl": "turtle", "turtle": "turtle", "nt": "nt", "ntriples": "nt", "jsonld": "json-ld",
                   "json-ld": "json-ld", "xml": "xml"}
@@ -248,27 +247,6 @@ class RemoteSparqlStore:
         rows = self._select_all(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}", url)
         return [(r["s"], r["p"], r["o"]) for r in rows]
 
-    def graph_dump(self, graph_iri: str) -> list[tuple[bytes, str]]:
-        """The triples of one named graph as ``(data, "nt" or "ttl")`` pages, for a reader that
-        takes a graph faster whole than through many joins (the search index: ``search.scratch``).
-
-        Pages of ``EXPORT_PAGE`` triples (the Debian package's row cap, which Virtuoso applies to a
-        CONSTRUCT without saying so); a server with a lower cap cuts a large graph short, which
-        the index notices (its resource count differs from the store's) and reads it by query."""
-        url = self.private_query_url if is_private_graph(graph_iri) else self.query_url
-        body = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}"
-        pages, offset = [], 0
-        while True:
-            query = body if offset == 0 else f"{body} OFFSET {offset}"
-            response = self._post_query(f"{query} LIMIT {EXPORT_PAGE}", _NTRIPLES, url)
-            media = response.headers.get("content-type", "").split(";")[0].strip()
-            fmt = "nt" if "n-triples" in media or media == "text/plain" else "ttl"
-            pages.append((response.content, fmt))
-            count = _count_triples(response.content, fmt)
-            offset += count
-            if count < EXPORT_PAGE:
-                return pages
-
     def export(self, fmt: str, *, include_private: bool = False) -> bytes:
         key = fmt.lower()
         if key not in ("trig", "nq", "nquads") and key not in _GRAPH_FORMATS:
@@ -294,15 +272,6 @@ class RemoteSparqlStore:
 
 
 _PROLOGUE = re.compile(r"\s*(?:#[^\n]*\n|(?:PREFIX\s+[\w.-]*:\s*|BASE\s+)<[^>]*>)", re.IGNORECASE)
-
-
-def _count_triples(data: bytes, fmt: str) -> int:
-    """Triples in an N-Triples (one per line) or Turtle document."""
-    if fmt == "nt":
-        return sum(1 for line in data.splitlines() if line.strip() and not line.lstrip().startswith(b"#"))
-    import pyoxigraph as ox
-
-    return sum(1 for _ in ox.parse(data, format=ox.RdfFormat.TURTLE))
 
 
 def _is_graph_query(sparql: str) -> bool:

@@ -126,39 +126,6 @@ def test_a_graph_past_the_servers_row_cap_is_written_and_read_whole(store):
 
     rows = select_all(store, f"SELECT ?s WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}")
     assert len({str(r["s"]) for r in rows}) == 12000
-    # The search index's dump of a whole graph (search.scratch) pages past it too.
-    from search.store_oxigraph import OxigraphStore
-
-    pages = store.graph_dump(graph_iri)
-    assert len(pages) == 2
-    copy = OxigraphStore(None)
-    for data, fmt in pages:
-        copy.load_graph(graph_iri, data, fmt)
-    assert copy.count_triples() == 12000
-
-
-def test_the_index_reads_each_graph_dumped_whole_and_gets_the_item_queries_items(store, tmp_path):
-    """On a remote store the index copies each disclosure graph with one CONSTRUCT and runs its item
-    queries on the copy (search.scratch); the items are those the same queries give on the server."""
-    from api.service import ensure_ontology
-    from search import corpus
-    from search.index import refresh_after_ingest
-    from search.scratch import scratch_copy
-    from tests.search_support import ingest_seeds
-
-    ensure_ontology(store)
-    ingest_seeds(store)
-    state = corpus.store_state(store)
-    graphs = sorted(state)
-    copy = scratch_copy(store, graphs, state)
-    assert copy is not None and copy.whole and set(copy.copied) == set(graphs)
-    assert set(copy.copied.values()) == {"dump"}
-    from_copy = corpus.items_of_every_graph(copy.store, corpus.Lookups(store))
-    from_server = corpus.collect_items(store, graphs, corpus.Lookups(store))
-    assert len(from_copy) > 500
-    assert [it.to_json() for it in from_copy] == [it.to_json() for it in from_server]
-    stats = refresh_after_ingest(store, tmp_path / "index")
-    assert stats["dumped"] == len(graphs) and stats["items"] == len(from_server)
 
 
 def test_readers_see_the_old_or_the_new_disclosure_never_half(store, tmp_path):
