@@ -103,7 +103,12 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of di
 
     # The graphs written are kept aside for the index refresh, which then need not read them
     # back from the store (search.graph_spool); removed when the refresh is done.
-    spool = GraphSpool(settings.index_path.parent) if index else None
+    spool = None
+    if index:
+        try:
+            spool = GraphSpool(settings.index_path.parent)
+        except OSError as exc:  # the refresh then reads the graphs from the store, as it can
+            typer.echo(f"warning: no spool for the index refresh ({exc}); it reads the store instead", err=True)
     try:
         with Progress(len(present), label="ingest") as progress:
             result = run_ingest(store, present, options, spool=spool,

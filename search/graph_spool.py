@@ -38,6 +38,7 @@ class GraphSpool:
         self._file_no = 0
         self._out = open(self.folder / "0.z", "wb")
         self._lock = threading.Lock()
+        self.failed: str | None = None  # why spooling stopped, if it did
 
     def __contains__(self, graph: str) -> bool:
         return graph in self._where
@@ -46,25 +47,43 @@ class GraphSpool:
         return len(self._where)
 
     def add(self, graph: str, nquads: bytes) -> None:
-        """Keep the N-Quads of one disclosure graph (a later ``add`` of the same graph wins)."""
+        """Keep the N-Quads of one disclosure graph (a later ``add`` of the same graph wins).
+
+        Never raises: the spool only saves work, so a full disk or a removed folder stops the
+        spooling (``failed`` says why) and the refresh reads the graphs from the store instead."""
         data = zlib.compress(nquads, COMPRESSION_LEVEL)
         with self._lock:
-            if self._out.tell() >= FILE_BYTES:
-                self._out.close()
-                self._file_no += 1
-                self._out = open(self.folder / f"{self._file_no}.z", "wb")
-            offset = self._out.tell()
-            self._out.write(data)
+            self._where.pop(graph, None)  # an older copy must not stand in for this one
+            if self.failed is not None:
+                return
+            try:
+                if self._out.tell() >= FILE_BYTES:
+                    self._out.close()
+                    self._file_no += 1
+                    self._out = open(self.folder / f"{self._file_no}.z", "wb")
+                offset = self._out.tell()
+                self._out.write(data)
+            except (OSError, ValueError) as exc:  # ValueError: the file was closed
+                self.failed = f"{self.folder}: {exc}"
+                return
             self._where[graph] = (self._file_no, offset, len(data))
 
     def read(self, graph: str) -> bytes:
-        """The N-Quads kept for ``graph`` (KeyError when it has none)."""
-        number, offset, length = self._where[graph]
-        with self._lock:
-            self._out.flush()
-        with open(self.folder / f"{number}.z", "rb") as fh:
-            fh.seek(offset)
-            return zlib.decompress(fh.read(length))
+        """The N-Quads kept for ``graph``; empty when it has none or they cannot be read back (the
+        copy then lacks the graph, and the refresh reads it from the store)."""
+        where = self._where.get(graph)
+        if where is None:
+            return b""
+        number, offset, length = where
+        try:
+            with self._lock:
+                if not self._out.closed:
+                    self._out.flush()
+            with open(self.folder / f"{number}.z", "rb") as fh:
+                fh.seek(offset)
+                return zlib.decompress(fh.read(length))
+        except (OSError, zlib.error):
+            return b""
 
     def memory_store(self, graphs: list[str]):
         """An in-memory ``OxigraphStore`` holding the spooled ``graphs`` (those it has)."""

@@ -6,6 +6,7 @@ Real seeds, the real pipeline, a real on-disk Oxigraph store and the real embedd
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,24 @@ def test_a_spooled_graph_the_store_no_longer_holds_is_read_from_the_store(spoole
         stale.close()
         real.close()
     assert not stale.folder.exists() and not real.folder.exists()
+
+
+def test_a_spool_that_cannot_be_read_back_costs_nothing_but_time(tmp_path):
+    """Its folder removed under it (a cleaner, a full disk): the ingest still stores everything and
+    the refresh reads the graphs from the store."""
+    store = open_store("oxigraph", path=tmp_path / "store")
+    ensure_ontology(store)
+    spool = GraphSpool(tmp_path)
+    shutil.rmtree(spool.folder)
+    try:
+        report = run_ingest(store, SEEDS[:2], IngestOptions(batch_docs=1), spool=spool)
+        assert not report.failed and len(report.stored) == 2
+        stats = refresh_after_ingest(store, tmp_path / "index", spool=spool)
+        assert stats["spooled"] == 0 and stats["added_or_replaced"] == 2
+        graphs = [o.graph_iri for o in report.outcomes]
+        index = SearchIndex.open(store, tmp_path / "index", refresh=False)
+        assert sorted((it.iri, it.chunk) for it in index.items) == \
+            sorted((it.iri, it.chunk) for it in corpus.collect_items(store, graphs))
+    finally:
+        spool.close()
+        store.close()
