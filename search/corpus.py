@@ -565,10 +565,7 @@ def collect_items(store: GraphStore, graphs: Iterable[str] | None = None, lookup
     items: list[Item] = []
     step = graphs_per_query(store)
     for i in range(0, len(graphs), step):
-        batch = graphs[i:i + step]
-        contexts = disclosure_contexts(store, batch, lookups)
-        for collect in COLLECTORS:
-            items.extend(collect(store, contexts, batch, lookups))
+        items.extend(_items_in(store, graphs[i:i + step], lookups))
     items.sort(key=item_order)
     return items
 
@@ -577,12 +574,17 @@ def items_of_every_graph(store: GraphStore, lookups: Lookups | None = None) -> l
     """All items of every disclosure graph in ``store``, each query one pattern over all of them:
     for a small scratch store holding just the graphs to read (``search.graph_spool``), where
     that costs two thirds of the per-graph UNION blocks ``collect_items`` needs on a large store."""
-    lookups = lookups or Lookups(store)
-    contexts = disclosure_contexts(store, None, lookups)
+    items = _items_in(store, None, lookups or Lookups(store))
+    items.sort(key=item_order)
+    return items
+
+
+def _items_in(store: GraphStore, graphs: list[str] | None, lookups: Lookups) -> list[Item]:
+    """Every collector's items for ``graphs`` (None: one pattern over every graph), unsorted."""
+    contexts = disclosure_contexts(store, graphs, lookups)
     items: list[Item] = []
     for collect in COLLECTORS:
-        items.extend(collect(store, contexts, None, lookups))
-    items.sort(key=item_order)
+        items.extend(collect(store, contexts, graphs, lookups))
     return items
 
 

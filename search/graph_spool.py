@@ -89,7 +89,7 @@ class GraphSpool:
         """An in-memory ``OxigraphStore`` holding the spooled ``graphs`` (those it has)."""
         from search.store_oxigraph import OxigraphStore
 
-        return OxigraphStore.from_nquads(b"".join(self.read(g) for g in graphs if g in self._where))
+        return OxigraphStore.from_nquads(b"".join(self.read(g) for g in graphs))
 
     def close(self) -> None:
         """Remove the folder (the spool is useless once the refresh has read it)."""
