@@ -71,7 +71,7 @@ class Settings(BaseSettings):
                                                   "vector_exact_limit vectors, 'ivf-flat' below vector_compress_limit, "
                                                   "'ivf-sq8' above), or one of ivf-flat, ivf-sq8, ivf-pq, hnsw for "
                                                   "every space past vector_exact_limit.")
-    vector_exact_limit: int = Field(20_000, description="Vectors in one item type's space below which search is "
+    vector_exact_limit: int = Field(10_000, description="Vectors in one item type's space below which search is "
                                                         "exact (flat); above it the vector_index kind is built.")
     vector_compress_limit: int = Field(500_000, description="With vector_index='auto': vectors above which a space "
                                                             "is stored 8-bit quantised (ivf-sq8, 4x smaller).")

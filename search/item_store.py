@@ -40,7 +40,12 @@ CREATE TABLE IF NOT EXISTS items(
 CREATE INDEX IF NOT EXISTS items_iri ON items(iri);
 CREATE INDEX IF NOT EXISTS items_graph ON items(graph);
 CREATE INDEX IF NOT EXISTS items_vec ON items(vec, type);
-CREATE INDEX IF NOT EXISTS items_type_vec ON items(type, vec);
+-- A search looks up the first rows of each candidate vector: (type, vec) in row order, with the
+-- visibility columns beside them, so the lookup never reads the table's rows (whose data blobs
+-- spread them over ~2 GB at 10,000 disclosures): 3.3 -> 1.1 ms for 60 vectors. It replaces the
+-- (type, vec) index of earlier versions, dropped below.
+CREATE INDEX IF NOT EXISTS items_type_vec_live ON items(type, vec, row, born, dead);
+DROP INDEX IF EXISTS items_type_vec;
 CREATE INDEX IF NOT EXISTS items_name ON items(name) WHERE name IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_dead ON items(dead) WHERE dead IS NOT NULL;
 """

@@ -17,6 +17,11 @@ every label, source line and context column, and computes the average itself. Th
 what ``ask`` shows as the answer's SPARQL: rerunning it gives the same rows (tests compare both on
 the samples and on a synthetic corpus). A table from an older generation than the store (an upload
 whose index refresh has not finished) answers as the index does: as of that generation.
+
+The table also holds every disclosure's measures (支出总计, 基本支出, 项目支出 ... as
+``(disclosure, value)`` rows per measure): the count, total and average of a measure across the
+disclosures in scope ("2025年各县平均项目支出是多少": 1,145 disclosures at 10,000) come from it as
+constants instead of a second pass over those disclosures beside the listed rows (0.11-0.13 s).
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from search.sparql import PREFIXES
 from search.store import select_all
 
 # Bump when what the table holds changes: a table saved by an older version is built again.
-FORMAT = 2
+FORMAT = 3
 
 _DECIMAL = str(XSD.decimal)
 _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -53,6 +58,9 @@ class ProjectFacts:
     topic_rows: dict[str, list[int]] = field(default_factory=dict)  # topic -> rows of its projects
     by_amount: list[int] = field(default_factory=list)  # valued rows, largest amount first
     decimal_only: bool = True
+    # measure IRI -> distinct (disclosure index, value) rows, as ``?d ?measure ?value_`` gives them
+    measures: dict[str, list[tuple[int, Decimal]]] = field(default_factory=dict)
+    measures_decimal: bool = True  # False: a measure value is not an xsd:decimal (declines, as above)
 
     def __len__(self) -> int:
         return len(self.projects)
@@ -111,11 +119,35 @@ SELECT DISTINCT ?d ?p ?v WHERE {
         rows_of.setdefault(p, []).append(i)
     for r in select_all(store, PREFIXES + "SELECT DISTINCT ?p ?t WHERE { ?p bkg:topic ?t }"):
         facts.topic_rows.setdefault(str(r["t"]), []).extend(rows_of.get(str(r["p"]), ()))
+    _read_measures(store, facts, position)
     valued = [i for i, a in enumerate(facts.amounts) if a is not None]
     valued.sort(key=lambda i: (facts.disclosures[facts.disclosure_of[i]], facts.projects[i]))
     valued.sort(key=lambda i: facts.amounts[i], reverse=True)  # stable: ties keep the order above
     facts.by_amount = valued
     return facts
+
+
+def _read_measures(store, facts: ProjectFacts, position: dict[str, int]) -> None:
+    """Every disclosure's measures (one query: ~60,000 rows at 10,000 disclosures)."""
+    from search.questions import MEASURES  # (the question parser's list of measures)
+
+    values = " ".join(f"bkg:{m}" for m in MEASURES)
+    seen: set[tuple[str, str, str]] = set()
+    for r in select_all(store, PREFIXES + f"SELECT DISTINCT ?d ?m ?v WHERE {{ VALUES ?m {{ {values} }} ?d ?m ?v }}"):
+        d, m, v = str(r["d"]), str(r["m"]), r["v"]
+        if (d, m, str(v)) in seen:  # unordered pages (a remote store) may repeat a row
+            continue
+        seen.add((d, m, str(v)))
+        if not isinstance(v, Literal) or str(v.datatype) != _DECIMAL or not _NUMERIC.match(str(v)):
+            facts.measures_decimal = False
+            continue
+        if d not in position:  # a measure of something not typed a disclosure: no scope to match
+            position[d] = len(facts.disclosures)
+            facts.disclosures.append(d)
+            facts.departments.append(())
+            facts.areas.append(())
+            facts.years.append(())
+        facts.measures.setdefault(m, []).append((position[d], Decimal(str(v))))
 
 
 def _decimal(term, facts: ProjectFacts) -> Decimal | None:
@@ -152,26 +184,40 @@ def select(facts: ProjectFacts, *, topics: set[str] | None, departments: set[str
     if not (departments or areas or years):
         return Selected(facts, list(candidates))
     in_scope: dict[int, bool] = {}
-
-    def scoped(i: int) -> bool:
-        ok = True
-        if departments:
-            ok = any(x in departments for x in facts.departments[i])
-        elif areas:
-            ok = any(x in areas for x in facts.areas[i])
-        if ok and years:
-            ok = any(y in years for y in facts.years[i])
-        return ok
-
     rows = []
     for r in candidates:
         di = facts.disclosure_of[r]
         ok = in_scope.get(di)
         if ok is None:
-            ok = in_scope[di] = scoped(di)
+            ok = in_scope[di] = scoped(facts, di, departments, areas, years)
         if ok:
             rows.append(r)
     return Selected(facts, rows)
+
+
+def scoped(facts: ProjectFacts, di: int, departments: set[str], areas: set[str], years: set[int]) -> bool:
+    """Whether disclosure ``di`` is in the scope ``search.templates.scope`` writes: published by
+    one of ``departments`` (when given; otherwise of one of ``areas``, when given) and of one of
+    ``years`` (when given)."""
+    ok = True
+    if departments:
+        ok = any(x in departments for x in facts.departments[di])
+    elif areas:
+        ok = any(x in areas for x in facts.areas[di])
+    if ok and years:
+        ok = any(y in years for y in facts.years[di])
+    return ok
+
+
+def measure_figures(facts: ProjectFacts, measure: str, *, departments: set[str], areas: set[str],
+                    years: set[int]) -> dict:
+    """Over the distinct ``(disclosure, value)`` rows of ``measure`` whose disclosure is in scope,
+    what the measure query's aggregate computes: ``count`` (distinct disclosures), ``total`` (the
+    sum of the values; None without rows) and ``rows`` (the divisor of its AVG)."""
+    rows = [(di, v) for di, v in facts.measures.get(measure, ())
+            if not (departments or areas or years) or scoped(facts, di, departments, areas, years)]
+    return {"count": len({di for di, _ in rows}), "rows": len(rows),
+            "total": sum((v for _, v in rows), Decimal(0)) if rows else None}
 
 
 def top(selected: Selected, n: int, descending: bool) -> list[tuple[str, str, Decimal]]:

@@ -39,9 +39,10 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
 from ontology import ONTOLOGY_DIR
+from ontology.terms import ONTOLOGY_IRI
 from ontology.iris import indicator_category_iri, table_iri
 from search.gazetteer import Gazetteer
-from search.project_facts import ProjectFacts, Selected, top, values_literal
+from search.project_facts import ProjectFacts, Selected, measure_figures, top, values_literal
 from search.project_facts import aggregate as aggregate_facts
 from search.project_facts import select as select_facts
 from search.quantities import UNITS
@@ -84,6 +85,9 @@ class Selection:
     source: str = "?iri"
     group: str = "?iri"
     label: str = "rdfs:label"
+    # Whether the items can carry a bkg:amount (projects and budget lines; not indicators, legal
+    # documents or disclosures): otherwise the amount column stays empty without a lookup per row.
+    amounts: bool = True
 
 
 # ------------------------------------------------------------------ scope
@@ -295,7 +299,7 @@ def indicator_selection(q: Question, gaz: Gazetteer) -> Selection | None:
   OPTIONAL { ?iri bkg:unit ?unitOut_ }
   OPTIONAL { ?iri bkg:indicatorLevel1/skos:prefLabel ?l1_ FILTER(LANG(?l1_) = "zh") }
   OPTIONAL { ?iri bkg:indicatorLevel2/skos:prefLabel ?l2_ FILTER(LANG(?l2_) = "zh") }""",
-                     order="?county ?fiscal_year ?project ?line_start ?iri")
+                     order="?county ?fiscal_year ?project ?line_start ?iri", amounts=False)
 
 
 def basis_selection(q: Question, gaz: Gazetteer) -> Selection | None:
@@ -317,11 +321,11 @@ def basis_selection(q: Question, gaz: Gazetteer) -> Selection | None:
                      extra="""
   OPTIONAL { ?project rdfs:label ?projectLabel_ }
   OPTIONAL { ?iri dct:title ?title_ }""",
-                     order="?county ?fiscal_year ?project_label ?label", source="?project")
+                     order="?county ?fiscal_year ?project_label ?label", source="?project", amounts=False)
 
 
 def disclosure_selection(q: Question, gaz: Gazetteer) -> Selection:
-    return Selection("?d a bkg:Disclosure .\n  BIND(?d AS ?iri)")
+    return Selection("?d a bkg:Disclosure .\n  BIND(?d AS ?iri)", amounts=False)
 
 
 # ------------------------------------------------------------------ the skeleton
@@ -377,6 +381,7 @@ def items_query(sel: Selection, q: Question, *, aggregate: str | None = None, co
                                          per_group=q.per_group, value_in_where=value_needed,
                                          previous=(q.operation == "change"))
     value_vars = " (SAMPLE(?value_) AS ?value)" if value_needed else ""
+    amount = "\n  OPTIONAL { ?iri bkg:amount ?amount_ }" if sel.amounts else ""
     change_block, change_vars = (_project_change() if change else ("", ""))
     if ranked and value_needed:
         order = f"{direction}(?value) " + ("?county ?fiscal_year " if q.per_group else "") + "?county ?label"
@@ -387,8 +392,7 @@ def items_query(sel: Selection, q: Question, *, aggregate: str | None = None, co
     query = PREFIXES + f"""SELECT ?iri (SAMPLE(?label_) AS ?label) (SAMPLE(?amount_) AS ?amount) {CONTEXT_VARS}{value_vars}{sel.extra_vars}{agg_vars}{change_vars}
 WHERE {{
   {{ {inner} }}
-  OPTIONAL {{ ?iri {sel.label} ?label_ }}
-  OPTIONAL {{ ?iri bkg:amount ?amount_ }}{sel.extra}{change_block}{context(sel.source)}{agg_block}
+  OPTIONAL {{ ?iri {sel.label} ?label_ }}{amount}{sel.extra}{change_block}{context(sel.source)}{agg_block}
 }}
 GROUP BY {sel.group}
 ORDER BY {order}"""
@@ -561,10 +565,11 @@ def _project_change() -> tuple[str, str]:
 # ------------------------------------------------------------------ measures
 
 
-def measure_query(q: Question, gaz: Gazetteer) -> str:
+def measure_query(q: Question, gaz: Gazetteer, table: ProjectFacts | None = None) -> str:
     """Disclosure-level measures (支出总计, 基本支出 ...) of the disclosures in scope: one row per
     (disclosure, measure); ranked, compared, summed/averaged across disclosures, or set beside the
-    same department's previous year."""
+    same department's previous year. With ``table`` (a question ``measure_facts_apply`` to), the count,
+    total and average come from the project table's measures as constants (``_measure_figures``)."""
     measures = q.measures or ["totalExpenditure"]
     values = " ".join(f"(bkg:{m} {literal(MEASURES[m][0], 'zh')})" for m in measures)
     ranked = q.operation == "rank" or q.rank is not None
@@ -591,6 +596,8 @@ def measure_query(q: Question, gaz: Gazetteer) -> str:
     {where}
     }} }}
   }} GROUP BY ?measure }}"""
+        if table is not None:
+            agg_block = _measure_figures(q, measures, table)
     change_block, change_vars = "", ""
     if q.operation == "change":
         # The year before (fiscal year - 1) of the same department, when the graph holds it.
@@ -615,6 +622,37 @@ WHERE {{
 }}
 GROUP BY ?iri ?measure
 ORDER BY {order}"""
+
+
+def measure_facts_apply(q: Question) -> bool:
+    """Whether the table's measures reproduce the question's aggregate: a count, total or
+    average of measures across the disclosures in scope, without a comparison."""
+    return q.intent == "measure" and q.operation in ("sum", "average", "count") and q.comparison is None
+
+
+def _measure_figures(q: Question, measures: list[str], table: ProjectFacts) -> str:
+    """The aggregate block of ``measure_query`` from the table: per measure with rows in scope,
+    ``COUNT(DISTINCT ?d)``, ``SUM(?value_)`` and the row count ``AVG`` divides by, as a VALUES row;
+    the average divided by the store as AVG does. A measure without rows has no row (as GROUP BY
+    gives none)."""
+    scope_of = {"departments": {d.iri for d in q.departments},
+                "areas": set(q.scope_areas or [p.iri for p in q.places]) if q.places else set(),
+                "years": {int(y) for y in q.years}}
+    with_value = q.operation in ("sum", "average")
+    rows = []
+    for m in measures:
+        figures = measure_figures(table, ONTOLOGY_IRI + "#" + m, **scope_of)
+        if not figures["rows"]:
+            continue
+        terms = [f"bkg:{m}", str(figures["count"])]
+        if with_value:
+            terms += [values_literal(figures["total"]), str(figures["rows"])]
+        rows.append("(" + " ".join(terms) + ")")
+    names = "?measure ?count_" + (" ?total_ ?rows_" if with_value else "")
+    block = f"\n  VALUES ({names}) {{ {' '.join(rows)} }}"
+    if with_value:
+        block += "\n  BIND(?total_ / ?rows_ AS ?average_)"
+    return block
 
 
 # ------------------------------------------------------------------ negation
@@ -667,6 +705,12 @@ def build_queries(q: Question, gaz: Gazetteer, table: Callable[[], ProjectFacts 
     the same query with the table's rows and figures in place of the scan: the one to run (None:
     run the first)."""
     full = _build_query(q, gaz, None, None)
+    if full is not None and table is not None and q.intent == "measure":
+        facts = table() if measure_facts_apply(q) else None
+        if facts is None or not facts.measures_decimal:
+            return full, None
+        fast = measure_query(q, gaz, facts)
+        return full, (fast if fast != full else None)
     if full is None or table is None or not _facts_apply(q, gaz):
         return full, None
     table = table()
