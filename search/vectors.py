@@ -24,10 +24,15 @@ refresh appends to the delta; when the delta passes ``delta_limit`` it is merged
 since it was trained, or changed kind, is rebuilt and retrained from the live vectors). Vector ids
 are embedding-cache ids, so a text shared by many items is one vector.
 
-Process-wide FAISS settings are made once here, for the reasons in PERF-NOTES: one OpenMP thread
-(faster and steadier than two on shared 2-core machines) and a BLAS threshold of 20 so batched
-queries take the BLAS path (11-13x faster, identical results). FAISS search is safe from several
-threads at once (it reads the index; ``nprobe`` is set at load, not per query).
+FAISS settings, for the reasons in PERF-NOTES: one OpenMP thread (faster and steadier than two on
+shared 2-core machines) and a BLAS threshold of 20 so batched queries take the BLAS path (11-13x
+faster, identical results). OpenMP's thread count is a per-thread setting: a thread other than the
+one that imported this module starts with one OpenMP thread per core, so every call into FAISS here
+sets it again for its own thread (``_one_omp_thread``). Without that, ``serve``'s searches (run in
+request and evidence threads) each woke a second OpenMP thread that spun on the other core: HTTP
+search at 10,000 disclosures took 30-65 ms instead of 20-28 (measured with and without
+``OMP_NUM_THREADS=1``). FAISS search is safe from several threads at once (it reads the index;
+``nprobe`` is set at load, not per query).
 """
 from __future__ import annotations
 
@@ -50,8 +55,15 @@ KINDS = ("flat", "ivf-flat", "ivf-sq8", "ivf-pq", "hnsw")
 # An IVF base is retrained once its space has grown this many times since training.
 RETRAIN_GROWTH = 4.0
 
-faiss.omp_set_num_threads(1)
 faiss.cvar.distance_compute_blas_threshold = 20
+
+
+def _one_omp_thread() -> None:
+    """One OpenMP thread for FAISS calls made from the calling thread (see the module docstring)."""
+    faiss.omp_set_num_threads(1)
+
+
+_one_omp_thread()
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,7 @@ def training_sample(n: int, kind: str) -> int:
 
 def build_index(vectors: np.ndarray, ids: np.ndarray, kind: str, options: AnnOptions | None = None) -> faiss.Index:
     """A FAISS index of ``kind`` over the vectors, searchable by ``ids`` (trained on them)."""
+    _one_omp_thread()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     n, dim = vectors.shape
@@ -215,6 +228,7 @@ class Space:
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """For each query row, the ``k`` nearest ids (cosine), best first."""
+        _one_omp_thread()
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         parts = []
         if self.base is not None and self.base.ntotal:
@@ -250,6 +264,7 @@ def merge_base(base_path: Path | None, base_kind: str | None, trained: int, base
     ``base_ids`` are the ids in the old base; ``fetch`` gives float32 vectors by id. Returns the
     index and the number of vectors it was trained at.
     """
+    _one_omp_thread()
     n = len(live_ids)
     kind = choose_kind(n, options)
     grown = kind not in ("flat", "hnsw") and n > RETRAIN_GROWTH * max(trained, 1)
