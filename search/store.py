@@ -90,7 +90,20 @@ def result_from_json(data: dict | str | bytes) -> QueryResult:
     if "boolean" in data:
         return QueryResult(QueryKind.ASK, boolean=bool(data["boolean"]))
     variables = list(data.get("head", {}).get("vars", []))
-    rows = [{k: term_from_json(v) for k, v in b.items()} for b in data.get("results", {}).get("bindings", [])]
+    # A result repeats its terms (county, department, year, file, unit on every row), and an
+    # rdflib term costs 5-10 µs to make: each distinct one is made once per result (terms are
+    # immutable). A 200-row answer at 10,000 disclosures parsed in 15-20 ms, most of it this.
+    made: dict[tuple, Node] = {}
+    rows = []
+    for binding in data.get("results", {}).get("bindings", []):
+        row = {}
+        for k, v in binding.items():
+            key = (v.get("type"), v.get("value"), v.get("xml:lang"), v.get("datatype"))
+            term = made.get(key)
+            if term is None:
+                term = made[key] = term_from_json(v)
+            row[k] = term
+        rows.append(row)
     return QueryResult(QueryKind.SELECT, variables=variables, rows=rows)
 
 
