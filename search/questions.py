@@ -439,7 +439,7 @@ _COUNT_ZH = re.compile(r"多少(?:个|项|家|份|条|所|种|笔|县|地区|市
                        r"有多少(?!钱|万|元)")
 _SUM_WORDS_EN = re.compile(r"\b(?:in total|total(?:led|ling)?|altogether|combined|sum(?:med)?|all together|"
                            r"add(?:s|ed)? up|aggregate|overall)\b")
-_SUM_WORDS_ZH = re.compile(r"合计|总共|一共|共计|加起来|总和|总额|累计|总计|总金额|合起来")
+_SUM_WORDS_ZH = re.compile(r"合计|总共|一共|共计|加起来|总和|之和|求和|总额|累计|总计|总金额|合起来")
 _AVERAGE = re.compile(r"\baverage\b|\bmean\b|\bon average\b|\bavg\b|平均|均值")
 _NEGATION_EN = re.compile(
     r"\b(?:do|does|did|is|are|was|were|has|have)(?:n't| not)\b|\bwithout\b|\b(?:has|have|had) no\b|"

@@ -46,6 +46,7 @@ SHAPES = [
     "{county}{year}年基本支出合计",
     "average total budget of the counties in {year}",
     "各县基本支出和项目支出平均是多少",
+    "{year}年各县支出总计之和是多少",
 ]
 
 

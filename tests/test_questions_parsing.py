@@ -119,6 +119,7 @@ def test_ranking_direction(text, direction):
 @pytest.mark.parametrize("text, operation", [
     ("how many projects does it have", "count"), ("大城县有几个项目", "count"), ("number of indicators", "count"),
     ("total spent on it across counties", "sum"), ("医疗救助资金合计多少", "sum"), ("the combined amount", "sum"),
+    ("各县医疗救助资金之和", "sum"),
     ("average satisfaction target", "average"), ("平均项目支出", "average"),
     ("which counties do not fund it", "negate"), ("哪些县没有安排", "negate"), ("counties without it", "negate"),
     ("有没有这个项目", "list"), ("目标不低于98%", "list"),
