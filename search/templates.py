@@ -39,8 +39,8 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
 from ontology import ONTOLOGY_DIR
-from ontology.terms import ONTOLOGY_IRI
 from ontology.iris import indicator_category_iri, table_iri
+from ontology.terms import ONTOLOGY_IRI
 from search.gazetteer import Gazetteer
 from search.project_facts import ProjectFacts, Selected, measure_figures, top, values_literal
 from search.project_facts import aggregate as aggregate_facts
