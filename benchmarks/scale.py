@@ -34,6 +34,7 @@ import platform
 import re
 import shutil
 import signal
+import stat
 import statistics
 import subprocess
 import sys
@@ -59,10 +60,22 @@ TARGETS = {  # figure -> (comparison, bound) at the largest size, from the scale
 
 
 def du(path: Path) -> int:
-    """Bytes on disk under ``path`` (0 if missing)."""
+    """Bytes of the files under ``path``, each file once (0 if missing).
+
+    The store's published generations (``HOME/store/snapshots``) are hard links to the primary's
+    table files: summing every path counted the same bytes up to four times (13.4 GB reported at
+    10,000 disclosures where ``du -sh`` said 6.8 GB). Files are counted by inode, as ``du`` does."""
     if not path.exists():
         return 0
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for f in path.rglob("*"):
+        st = f.lstat()
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        total += st.st_size
+    return total
 
 
 def stats(values: list[float]) -> dict:
