@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/remote_index.py --home HOME --changed CORPUS [--engine virtuoso|oxigraph-server]
-                                      [--change 10] [--export PUBLIC.nq] [--index-from INDEX] [--json OUT]
+                                      [--change 10] [--export PUBLIC.nq] [--index-from INDEX]
+                                      [--virtuoso-memory-gb G] [--json OUT]
 
 ``HOME`` is a budgetkg home whose embedded store holds the corpus (``benchmarks/scale.py --keep``
 leaves one per size). Its public graphs are bulk-loaded into a fresh server (the classes of
@@ -94,7 +95,7 @@ def brief(stats: dict) -> str:
 
 
 def main() -> None:
-    from engines import OxigraphServer, Virtuoso, export_public
+    from engines import OxigraphServer, Virtuoso, export_public, virtuoso_memory
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="a budgetkg home holding the corpus")
@@ -107,6 +108,8 @@ def main() -> None:
                         help="start from a copy of this index (HOME/index built from the same graphs, e.g. by "
                              "scale.py) instead of a full build: measures the incremental and no-op refreshes "
                              "where a full build over HTTP would take hours")
+    parser.add_argument("--virtuoso-memory-gb", type=float, default=0,
+                        help="size Virtuoso's buffer pool for this much memory (default: the package's ini)")
     parser.add_argument("--export", type=Path, default=None,
                         help="load the server from this N-Quads export of HOME's public graphs (one that "
                              "engines.py or `budgetkg export` left) instead of exporting again: 281 s at 10,000")
@@ -126,7 +129,8 @@ def main() -> None:
         # 26,000-59,000 s at 10,000 disclosures (they take well under a second) and refused them
         # under the package's 400 s and under 36,000 s alike. The row cap stays at the package's
         # 10,000: budgetkg pages its listings.
-        engine = Virtuoso(nquads, work, writable=True, settings=VIRTUOSO_SETTINGS)
+        engine = Virtuoso(nquads, work, writable=True,
+                          settings={**VIRTUOSO_SETTINGS, **virtuoso_memory(args.virtuoso_memory_gb)})
     else:
         engine = OxigraphServer(nquads, work, writable=True)
     print(f"{engine.name}: loaded in {engine.load_s:.1f} s", flush=True)

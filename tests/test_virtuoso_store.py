@@ -178,3 +178,29 @@ def test_readers_see_the_old_or_the_new_disclosure_never_half(store, tmp_path):
     assert sum(seen.values()) > 50, (seen, errors[:3])
     assert set(seen) <= versions, f"half-replaced states seen: { {k: v for k, v in seen.items() if k not in versions} }"
     assert len(errors) <= sum(seen.values()) // 10, errors[:3]
+
+
+def test_server_ini_merges_settings_per_section():
+    """A benchmark that sizes Virtuoso's buffers (a [Parameters] setting) keeps the isolation
+    level the tests and README rely on, and a key set to None is left out, not kept commented."""
+    from tests.virtuoso_support import ISOLATION, PACKAGE_INI, make_ini
+
+    if not PACKAGE_INI.is_file():
+        pytest.skip(f"{PACKAGE_INI} missing: virtuoso-opensource is not installed")
+    ini = make_ini(PACKAGE_INI.read_text(), Path("/tmp/vdb"), 1111, 2222,
+                   {"Parameters": {"NumberOfBuffers": "680000", "MaxDirtyBuffers": "520000"},
+                    "SPARQL": {"MaxQueryCostEstimationTime": None}})
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for line in ini.splitlines():
+        header = re.match(r"\s*\[(.+?)\]", line)
+        if header:
+            current = header.group(1)
+        elif line.strip() and not line.lstrip().startswith(";"):
+            sections.setdefault(current, []).append(re.sub(r"\s+", " ", line.split(";")[0].strip()))
+    params = sections["Parameters"]
+    assert f"DefaultIsolation = {ISOLATION}" in params
+    assert [p for p in params if p.startswith("NumberOfBuffers")] == ["NumberOfBuffers = 680000"]
+    assert [p for p in params if p.startswith("MaxDirtyBuffers")] == ["MaxDirtyBuffers = 520000"]
+    assert "ServerPort = 127.0.0.1:1111" in params
+    assert not [p for p in sections.get("SPARQL", []) if p.startswith("MaxQueryCostEstimationTime")]

@@ -54,7 +54,9 @@ def make_ini(template: str, folder: Path, sql_port: int, http_port: int,
     """The package's ini with this server's ports, database folder, DirsAllowed and isolation level,
     and ``settings`` ({section: {key: value}}) in place of the package's values (value None: the
     key left out)."""
-    settings = {"Parameters": {"DefaultIsolation": str(ISOLATION)}, **(settings or {})}
+    given, settings = settings or {}, {"Parameters": {"DefaultIsolation": str(ISOLATION)}}
+    for section, values in given.items():  # merged per section: buffer sizes keep the isolation level
+        settings[section] = {**settings.get(section, {}), **values}
     out, section = [], None
     for line in template.replace(PACKAGE_DB, str(folder)).splitlines():
         header = re.match(r"\s*\[(.+?)\]", line)
