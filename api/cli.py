@@ -140,13 +140,17 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Files or folders of di
 
 
 def _refresh_index(store, settings: Settings, spool=None) -> None:
+    from api.progress import ReportedProgress
+
     try:
         from search.index import refresh_after_ingest
     except ImportError:
         return
     try:
-        stats = refresh_after_ingest(store, settings.index_path, settings.embedding_model, settings.embedding_threads,
-                                     settings.index_options(), spool=spool)
+        with ReportedProgress("index") as progress:
+            stats = refresh_after_ingest(store, settings.index_path, settings.embedding_model,
+                                         settings.embedding_threads, settings.index_options(), spool=spool,
+                                         progress=progress)
         typer.echo(f"search index refreshed: {stats}", err=True)
     except BudgetKGError as exc:
         typer.echo(f"warning: search index not refreshed: {exc}", err=True)

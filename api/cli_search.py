@@ -100,6 +100,7 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
     """Add ``search``, ``similar`` and ``ask`` to ``app``; ``get_settings()`` returns api.settings.Settings."""
 
     def open_index(reindex: bool = False):
+        from api.progress import ReportedProgress
         from api.service import store_from_settings
         from search.index import SearchIndex
 
@@ -108,7 +109,8 @@ def register(app: typer.Typer, get_settings: Callable) -> None:
         index = SearchIndex.open(store, settings.index_path, settings.embedding_model, settings.embedding_threads,
                                  on_model_change="rebuild" if reindex else "error", refresh=False,
                                  options=settings.index_options())
-        index.refresh(rebuild=reindex)
+        with ReportedProgress("index") as progress:  # a first build from a large store takes minutes
+            index.refresh(rebuild=reindex, progress=progress)
         index.encode_query("预算")  # load the model now: the time limit is for the request itself
         return store, index
 

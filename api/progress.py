@@ -97,3 +97,30 @@ class Progress:
             self._line(time.monotonic())
         elif self._last_line[0] != self.done or self.done == 0:
             self._line(time.monotonic())
+
+
+class ReportedProgress:
+    """A ``progress(done, total)`` callback, as the search index's refresh reports its graphs,
+    shown as a ``Progress`` whose total is learnt from the first call. Nothing is shown when the
+    callback is never called (a refresh with nothing to do); use as a context manager."""
+
+    def __init__(self, label: str, **options):
+        self.label = label
+        self.options = options
+        self._progress: Progress | None = None
+
+    def __enter__(self) -> "ReportedProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._progress is None:
+            self._progress = Progress(total, label=self.label, **self.options).__enter__()
+        self._progress.advance(done - self._progress.done)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None

@@ -62,19 +62,21 @@ from api.settings import load_settings
 from api.service import store_from_settings
 from search.embedder import get_embedder
 from search.index import refresh_after_ingest
+from api.progress import ReportedProgress
 settings = load_settings()
 get_embedder(settings.embedding_model, settings.embedding_threads).encode_query("warm")
 store = store_from_settings(settings)
 t0 = time.perf_counter()
-stats = refresh_after_ingest(store, {str(index_dir)!r}, settings.embedding_model, settings.embedding_threads,
-                             settings.index_options())
+with ReportedProgress("refresh", every_s=60) as progress:  # on stderr, live: a full build runs for long
+    stats = refresh_after_ingest(store, {str(index_dir)!r}, settings.embedding_model, settings.embedding_threads,
+                                 settings.index_options(), progress=progress)
 stats["wall_s"] = round(time.perf_counter() - t0, 2)
 print(json.dumps(stats, default=str))
 """
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, stdout=subprocess.PIPE, text=True,
                          timeout=4 * 3600)
     if out.returncode != 0:
-        raise SystemExit(f"refresh failed:\n{out.stderr[-3000:]}")
+        raise SystemExit("refresh failed (its error is above)")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -52,6 +52,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -315,7 +316,8 @@ class SearchIndex:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def refresh(self, *, rebuild: bool = False, tag_topics: bool = False, spool: GraphSpool | None = None) -> dict:
+    def refresh(self, *, rebuild: bool = False, tag_topics: bool = False, spool: GraphSpool | None = None,
+                progress: Callable[[int, int], None] | None = None) -> dict:
         """Bring the index in step with the store; returns what was done and how long it took.
 
         Only disclosure graphs that were added or replaced are re-read, and only texts the
@@ -323,6 +325,7 @@ class SearchIndex:
         everything (the cache still spares the encoder). ``tag_topics`` (needs a writable store)
         also re-tags the policy topics of the changed disclosures. ``spool``: the graphs an ingest
         just wrote, read from there instead of from the store where they are the graphs it holds.
+        ``progress(done, total)`` is called as batches of changed graphs are written.
 
         Stats: ``added_or_replaced``, ``removed``, ``encoded`` (items that got vectors),
         ``texts_encoded`` / ``texts_cached`` (encoder calls vs cache hits), ``items``, and seconds
@@ -354,7 +357,7 @@ class SearchIndex:
                            "encoded": 0, "texts_encoded": 0, "texts_cached": 0, "items": len(self)}
             tagged_now: set[str] = set()
             if changed or removed or manifest is None:
-                refresher = Refresher(layout, self.store, self.model, self.embedder, self.options, spool)
+                refresher = Refresher(layout, self.store, self.model, self.embedder, self.options, spool, progress)
                 tagged_now = set(changed) if tag_topics else set()
                 new_manifest = refresher.run(manifest, state, changed, removed, tagged_now)
                 view = load_view(layout, generation_name(new_manifest["gen"]), self.options)
@@ -715,7 +718,8 @@ def _topics_fingerprint(model: str) -> str:
 
 
 def refresh_after_ingest(store: GraphStore, index_dir: Path, model: str = DEFAULT_MODEL, threads: int = 1,
-                         options: IndexOptions | None = None, spool: GraphSpool | None = None) -> dict:
+                         options: IndexOptions | None = None, spool: GraphSpool | None = None,
+                         progress: Callable[[int, int], None] | None = None) -> dict:
     """Bring the index and the topic tags in step with the store after an ingest.
 
     For the ingest command: the store is open read-write. A folder built with another model is
@@ -724,7 +728,7 @@ def refresh_after_ingest(store: GraphStore, index_dir: Path, model: str = DEFAUL
     """
     index = SearchIndex.open(store, index_dir, model, threads, on_model_change="rebuild", refresh=False,
                              options=options)
-    stats = index.refresh(tag_topics=True, spool=spool)
+    stats = index.refresh(tag_topics=True, spool=spool, progress=progress)
     if stats.get("added_or_replaced") or stats.get("removed"):
         # The question parser's gazetteer and the project table of the new generation, saved with
         # it, so that ``serve`` and ``ask`` start on them.

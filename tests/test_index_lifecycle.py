@@ -77,6 +77,34 @@ def test_a_refresh_encodes_only_texts_the_cache_has_not_seen(tmp_path):
     assert again["added_or_replaced"] == 1 and again["texts_encoded"] == 0 and again["items"] == second["items"]
 
 
+def test_a_refresh_reports_its_progress_in_graphs(two_seeds, tmp_path, monkeypatch):
+    """What ``budgetkg ingest`` draws as its "index:" progress: graphs done of those changed,
+    batch by batch, ending at the total; nothing when nothing changed."""
+    import io
+
+    from api.progress import ReportedProgress
+    from search import corpus
+
+    monkeypatch.setattr(corpus, "GRAPHS_PER_QUERY", 1)  # one graph a batch: two calls for two seeds
+    calls: list[tuple[int, int]] = []
+    index = SearchIndex.open(two_seeds, tmp_path / "idx", refresh=False)
+    stats = index.refresh(progress=lambda done, total: calls.append((done, total)))
+    assert stats["added_or_replaced"] == 2
+    assert calls == [(1, 2), (2, 2)]
+    calls.clear()
+    assert index.refresh(progress=lambda done, total: calls.append((done, total)))["added_or_replaced"] == 0
+    assert calls == []
+
+    shown = io.StringIO()
+    with ReportedProgress("index", stream=shown, interactive=False, every_s=3600) as progress:
+        index.refresh(rebuild=True, progress=progress)
+    assert shown.getvalue().splitlines()[-1].startswith("index: 2/2 documents (100%)")
+    quiet = io.StringIO()
+    with ReportedProgress("index", stream=quiet, interactive=False) as progress:
+        index.refresh(progress=progress)
+    assert quiet.getvalue() == ""
+
+
 def test_refresh_in_worker_processes_gives_the_same_index(two_seeds, tmp_path, monkeypatch):
     inline = SearchIndex.open(two_seeds, tmp_path / "inline")
     monkeypatch.setattr(index_build, "POOL_MIN_GRAPHS", 1)
