@@ -48,8 +48,9 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 """
 
 
-def queries(project: str, topic: str) -> dict[str, str]:
-    return {
+def queries(project: str, topic: str | None) -> dict[str, str]:
+    """The representative set; without ``topic`` (a store with no topic tags) the topic query is left out."""
+    out = {
         "point lookup": PREFIXES + f"SELECT ?p ?o WHERE {{ <{project}> ?p ?o }}",
         "aggregate by county and year": PREFIXES + """
 SELECT ?county ?year (SUM(?amount) AS ?total) (COUNT(?p) AS ?projects) WHERE {
@@ -68,18 +69,21 @@ SELECT ?project ?indicator ?number WHERE {
   ?i rdfs:label ?indicator . ?doc bkg:documentNumber ?number .
 } ORDER BY ?number ?project ?indicator LIMIT 100""",
     }
+    if topic is None:
+        del out["topic query"]
+    return out
 
 
-def constants(store) -> tuple[str, str]:
-    """A project that has indicators and a basis, and the most used topic."""
+def constants(store) -> tuple[str, str | None]:
+    """A project that has indicators and a basis, and the most used topic (None if none is tagged)."""
     project = next(iter(store.query(PREFIXES + """
 SELECT ?p WHERE { ?p a bkg:Project ; bkg:hasIndicator ?i ; bkg:legalBasis ?doc } LIMIT 1""").rows))["p"]
     tagged = store.query(PREFIXES + """
 SELECT ?t (COUNT(?p) AS ?n) WHERE { ?p bkg:topic ?t } GROUP BY ?t ORDER BY DESC(?n) LIMIT 1""").rows
     if not tagged:  # topic tags are written by the index refresh (ingest without --no-index)
-        raise SystemExit("the store holds no topic tags: ingest it with the search index (no --no-index)")
-    topic = tagged[0]["t"]
-    return str(project), str(topic)
+        print("the store holds no topic tags (ingested with --no-index): the topic query is left out", flush=True)
+        return str(project), None
+    return str(project), str(tagged[0]["t"])
 
 
 def _free_port() -> int:

@@ -309,8 +309,13 @@ def _update_text(replacements: dict[str, Graph], additions: dict[str, Graph]) ->
     """One update request replacing whole graphs and adding triples to others (one transaction)."""
     parts = []
     for iri, graph in replacements.items():
-        parts.append(f"DROP SILENT GRAPH <{iri}>")
-        parts += _inserts(iri, graph)
+        inserts = _inserts(iri, graph)
+        # CLEAR where new triples follow, DROP where the graph is to go: the same triples either
+        # way, but Virtuoso 7 takes ~0.5 s a graph for a DROP followed by an INSERT into the same
+        # graph in one transaction at 22 M quads, against ~0.02 s for CLEAR + INSERT (the topic
+        # tags of a full index build: 2.5 s against 0.09 s for 5 graphs).
+        parts.append(f"{'CLEAR' if inserts else 'DROP'} SILENT GRAPH <{iri}>")
+        parts += inserts
     for iri, graph in additions.items():
         parts += _inserts(iri, graph)
     return " ;\n".join(parts)
