@@ -202,7 +202,7 @@ class Refresher:
                  spool: GraphSpool | None = None, progress: Callable[[int, int], None] | None = None):
         self.layout = layout
         # ``progress(done, total)``: disclosure graphs read, embedded and written so far. A full
-        # build from a remote server of 10,000 disclosures takes over an hour: users see it move.
+        # build from a remote server of 10,000 disclosures takes most of an hour: users see it move.
         self.progress = progress
         self.store = store
         self.spool = spool
