@@ -117,6 +117,17 @@ class TopicMatcher:
         self._labels = [(t, l) for t in topics for l in t.labels if l.text]
         self._labels.sort(key=lambda tl: -len(tl[1].text))
         self._en = {id(l): _en_pattern(l.text) for _, l in self._labels if l.lang == "en"}
+        # Which labels can occur in a text at all, found without trying each of the ~370: the
+        # Chinese ones by their first character, the English ones by a plain substring test before
+        # the regex. Tagging 10,000 disclosures tried every label on every name (180 µs a name,
+        # 270 s in all); the candidates keep the longest-first order, so the result is the same.
+        self._by_first: dict[str, list[int]] = {}
+        self._en_lowered: list[tuple[int, str]] = []
+        for position, (_, label) in enumerate(self._labels):
+            if label.lang == "en":
+                self._en_lowered.append((position, label.text.lower()))
+            else:
+                self._by_first.setdefault(label.text[0], []).append(position)
         self._vectors: np.ndarray | None = None
 
     # -------------------------------------------------------- labels
@@ -128,12 +139,15 @@ class TopicMatcher:
         lowered = text_.lower()
         taken: list[tuple[int, int]] = []
         found: dict[str, TopicMatch] = {}
-        latin = _LATIN.search(text_) is not None
-        for topic, label in self._labels:
+        candidates: set[int] = set()
+        for char in set(text_):
+            candidates.update(self._by_first.get(char, ()))
+        if _LATIN.search(text_) is not None:  # a Chinese name cannot hold an English label
+            candidates.update(position for position, lowered_label in self._en_lowered if lowered_label in lowered)
+        for position in sorted(candidates):
+            topic, label = self._labels[position]
             spans = []
             if label.lang == "en":
-                if not latin:
-                    continue  # a Chinese name cannot hold an English label: skip the regexes
                 spans = [m.span() for m in self._en[id(label)].finditer(lowered)]
             else:
                 start = text_.find(label.text)

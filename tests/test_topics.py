@@ -46,6 +46,39 @@ def test_longer_label_wins_over_the_label_inside_it(matcher):
     assert _slugs(matcher.label_matches("省级财政城乡居民医保村级代办员补助资金")) == ["village-insurance-agents"]
 
 
+def _matches_by_trying_every_label(matcher, text):
+    """The plain definition label_matches must agree with: every label, longest first, tried on
+    the whole text; a span inside one already taken does not count."""
+    taken, found = [], {}
+    for topic, label in matcher._labels:
+        if label.lang == "en":
+            spans = [m.span() for m in matcher._en[id(label)].finditer(text.lower())]
+        else:
+            spans = [(i, i + len(label.text)) for i in range(len(text)) if text.startswith(label.text, i)]
+        for s, e in spans:
+            if any(s >= a and e <= b for a, b in taken):
+                continue
+            taken.append((s, e))
+            found.setdefault(topic.iri, (topic.slug, f"label {label.text}", (s, e)))
+    return sorted(found.values(), key=lambda m: m[2])
+
+
+def test_label_matches_agree_with_trying_every_label_on_every_name_in_the_seeds(matcher):
+    store = seeded()[0]
+    names = [str(r["name"]) for r in store.query(PREFIXES + """
+SELECT DISTINCT ?name WHERE { { ?x a bkg:Project } UNION { ?x a bkg:PerformanceIndicator } ?x rdfs:label ?name }""").rows]
+    # English and mixed names too: the English labels take the substring-then-regex path.
+    names += [f"{label.text} and {n}" for n in names[:40] for _, label in matcher._labels[:3]]
+    names += ["Long-term care insurance subsidy", "long-term care insurance", "medical assistance funds (医疗救助)"]
+    assert len(names) > 300
+    tagged = 0
+    for name in names:
+        got = [(m.topic.slug, m.evidence, m.span) for m in matcher.label_matches(name)]
+        assert got == _matches_by_trying_every_label(matcher, name), name
+        tagged += bool(got)
+    assert tagged > 50  # the comparison covered names that do match, not only names that do not
+
+
 def test_paraphrase_without_a_listed_word_matches_by_embedding(matcher):
     matches = matcher.match(["失能人员护理补贴"])[0]
     assert _slugs(matches)[:1] == ["long-term-care-insurance"]
