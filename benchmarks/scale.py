@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/scale.py [--sizes 10,100,1000,10000] [--corpus DIR] [--work DIR]
                                [--workers N] [--rounds R] [--json OUT] [--keep] [--reuse EARLIER.json]
+                               [--cold] [--settle S]
 
 For each N, a fresh budgetkg home gets the first N files of a synthetic corpus
 (``benchmarks/synthetic.py``; its first N files are the corpus of size N, so the sizes nest), and
@@ -221,6 +222,15 @@ def start_server(home: Path) -> tuple[subprocess.Popen, str, float]:
     raise SystemExit("the server was not ready within 900 s")
 
 
+def drop_page_cache() -> None:
+    """Empty the kernel's page cache (root only), so the server starts as it would after a reboot."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+    except OSError as exc:
+        raise SystemExit(f"--cold needs to write /proc/sys/vm/drop_caches (root on Linux): {exc}")
+
+
 def stop_server(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
@@ -273,9 +283,12 @@ def http_latencies(url: str, asks: list[tuple[str, str]], rounds: int) -> dict:
     return {"latency": out, "errors": errors}
 
 
-def run_size(n: int, corpus: Path, work: Path, workers: int, rounds: int, reuse: dict | None = None) -> dict:
+def run_size(n: int, corpus: Path, work: Path, workers: int, rounds: int, reuse: dict | None = None,
+             cold: bool = False, settle_s: float = 0.0) -> dict:
     """Ingest N files into a clean home and measure it; with ``reuse`` (this size's result from an
-    earlier ``--json``), measure the home that run kept instead, with its ingest figures."""
+    earlier ``--json``), measure the home that run kept instead, with its ingest figures. ``cold``:
+    empty the page cache just before ``serve`` starts; ``settle_s``: wait that long after it is
+    ready before the first request (a user who comes a little after a restart)."""
     home = work / f"home-{n}"
     print(f"\n== N = {n}", flush=True)
     if reuse is not None:
@@ -296,11 +309,18 @@ def run_size(n: int, corpus: Path, work: Path, workers: int, rounds: int, reuse:
           f"stored {ing['stored']}, failed {ing['failed']}", flush=True)
     print(f"size: store {result['store_mb']} MB, index {result['index_mb']} MB", flush=True)
     asks = questions(home)
+    if cold:
+        drop_page_cache()
+        result["cold_start"] = True
     process, url, ready = start_server(home)
     try:
         result["serve_ready_s"] = round(ready, 2)
         result["serve_rss_mb"] = rss_mb(process.pid)
-        print(f"serve: ready in {ready:.1f} s, RSS {result['serve_rss_mb']} MB (server + query workers)", flush=True)
+        print(f"serve: ready in {ready:.1f} s, RSS {result['serve_rss_mb']} MB (server + query workers)"
+              + (" after emptying the page cache" if cold else ""), flush=True)
+        if settle_s:
+            result["settle_s"] = settle_s
+            time.sleep(settle_s)
         result.update(http_latencies(url, asks, rounds))
         result["serve_rss_after_mb"] = rss_mb(process.pid)
     finally:
@@ -385,6 +405,11 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, default=None,
                         help="the --json of an earlier run with --keep: serve and measure the homes it kept "
                              "(after a change to serving code) and carry its ingest figures over")
+    parser.add_argument("--cold", action="store_true",
+                        help="empty the page cache before each serve start (root on Linux): the first requests "
+                             "after a reboot; with --rounds 1 the figures are those of the cold start alone")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to wait after serve is ready before the first request")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     args.work.mkdir(parents=True, exist_ok=True)
@@ -397,7 +422,8 @@ def main() -> None:
     for n in sizes:
         if args.reuse is not None and n not in earlier:
             raise SystemExit(f"--reuse: {args.reuse} has no result for N = {n}")
-        results.append(run_size(n, corpus, args.work, args.workers, args.rounds, earlier.get(n)))
+        results.append(run_size(n, corpus, args.work, args.workers, args.rounds, earlier.get(n), args.cold,
+                                args.settle))
         if args.json:
             args.json.write_text(json.dumps({"machine": machine(), "results": results}, ensure_ascii=False,
                                             indent=1), encoding="utf-8")
