@@ -225,7 +225,10 @@ def _prefetch(settings: Settings) -> None:
     folders = [layout.ann, layout.items, layout.lexical]
     if settings.store == "oxigraph":
         folders.append(settings.store_path / "public")
-    prefetch_in_background(folders, settings.prefetch_share)
+    prefetch_in_background(folders, settings.prefetch_share, report=lambda stats: server_log.info(
+        "budgetkg: %.0f MB of index and store files sent to the page cache in %.1f s (prefetch_share %.2f; "
+        "%d files over that share left out)", stats["bytes"] / 2**20, stats["seconds"], settings.prefetch_share,
+        stats["skipped_files"]))
 
 
 def _refresh_index(handle: IndexHandle) -> None:

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,11 @@ def prefetch(paths: Iterable[Path], budget_bytes: int) -> dict:
             "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def prefetch_in_background(folders: Iterable[Path], share: float) -> threading.Thread | None:
+def prefetch_in_background(folders: Iterable[Path], share: float,
+                           report: Callable[[dict], None] | None = None) -> threading.Thread | None:
     """``prefetch`` the files under ``folders`` (in that order) in a daemon thread, within
-    ``share`` of the memory available now; None when ``share`` is 0 or the memory is unknown."""
+    ``share`` of the memory available now; None when ``share`` is 0 or the memory is unknown.
+    ``report`` gets ``prefetch``'s figures when it is done (the server logs them)."""
     available = available_memory_bytes()
     if share <= 0 or not available:
         return None
@@ -119,6 +121,8 @@ def prefetch_in_background(folders: Iterable[Path], share: float) -> threading.T
     def run() -> None:
         try:
             stats = prefetch(files_under(folders), budget)
+            if report is not None:
+                report(stats)
             log.info("prefetched %d files, %.0f MB, into the page cache in %.1f s (%d left out)",
                      stats["files"], stats["bytes"] / 2**20, stats["seconds"], stats["skipped_files"])
         except Exception:  # a warm cache is an optimisation: never let it stop the server

@@ -61,7 +61,10 @@ def test_a_share_of_zero_starts_nothing(folders):
 
 @pytest.mark.skipif(available_memory_bytes() is None, reason="no /proc/meminfo on this system")
 def test_the_background_thread_finishes_on_a_real_folder(folders):
-    thread = prefetch_in_background([folders["index"], folders["store"]], share=0.5)
+    reports = []
+    thread = prefetch_in_background([folders["index"], folders["store"]], share=0.5, report=reports.append)
     assert thread is not None and thread.daemon
     thread.join(10)
     assert not thread.is_alive()
+    # Every regular file once (the symlink to the big one is not read twice).
+    assert [(r["files"], r["bytes"], r["skipped_files"]) for r in reports] == [(4, 56_000, 0)]
