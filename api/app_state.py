@@ -185,7 +185,7 @@ def load_index(handle: IndexHandle, store: GraphStore, settings: Settings) -> No
         return
     # First, so that the reads overlap the model's loading: started after the index was ready
     # instead, the store's reads competed with the first questions (cold start at 10,000:
-    # ask p95 1,626 ms, against 375 ms started here and 684 ms with no prefetch).
+    # ask p95 1,626 ms, against 348 ms started here and 684 ms with no prefetch).
     _prefetch(settings)
     try:
         index = SearchIndex.open(store, settings.index_path, settings.embedding_model,
@@ -227,7 +227,7 @@ def _prefetch(settings: Settings) -> None:
         folders.append(settings.store_path / "public")
     prefetch_in_background(folders, settings.prefetch_share, report=lambda stats: server_log.info(
         "budgetkg: %.0f MB of index and store files sent to the page cache in %.1f s (prefetch_share %.2f; "
-        "%d files over that share left out)", stats["bytes"] / 2**20, stats["seconds"], settings.prefetch_share,
+        "%d files left out: over that share, or unreadable)", stats["bytes"] / 2**20, stats["seconds"], settings.prefetch_share,
         stats["skipped_files"]))
 
 

@@ -97,7 +97,10 @@ def prefetch(paths: Iterable[Path], budget_bytes: int) -> dict:
             if done_bytes + size > budget_bytes:
                 skipped += 1
                 continue
-            _advise(path, size) if buffer is None else _read(path, buffer)
+            if buffer is None:
+                _advise(path, size)
+            else:
+                _read(path, buffer)
         except OSError:
             skipped += 1
             continue
